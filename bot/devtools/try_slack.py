@@ -1,0 +1,69 @@
+"""`myplan try "/plan …"`: a signed slash command through the real app, answered by a local fake Slack.
+
+Lets a newcomer see the bot work without a Slack workspace.
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+from aiohttp import web
+from pydantic import AnyHttpUrl, SecretStr
+
+from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.render import builder_link, render_blocks
+from bot.devtools.signing import signed_headers, slash_command_body
+from bot.server import create_web_app
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack_app import create_app
+from store import Store
+
+TRY_SECRET = "try-signing-secret"
+
+
+async def try_slash_command(settings: Settings, command_text: str, *, team_id: str, user_id: str) -> str:
+    command, _, text = command_text.strip().partition(" ")
+    async with FakeSlack() as slack:
+        trial = settings.model_copy(
+            update={
+                "slack_signing_secret": SecretStr(TRY_SECRET),
+                "slack_bot_token": SecretStr("xoxb-try"),
+                "slack_app_token": None,
+                "slack_api_url": AnyHttpUrl(slack.api_url),
+            }
+        )
+        services = Services(trial, Store.from_url(trial.database_url))
+        runner = web.AppRunner(create_web_app(services, create_app(services)), access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            body = slash_command_body(
+                command, text, team_id=team_id, user_id=user_id, response_url=slack.new_response_url()
+            )
+            started = time.perf_counter()
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(
+                    f"http://{host}:{port}/slack/events", data=body, headers=signed_headers(TRY_SECRET, body)
+                ) as response,
+            ):
+                acked_ms = (time.perf_counter() - started) * 1000
+                status = response.status
+            reply = await slack.wait_for("response_url", timeout=10)
+        finally:
+            await runner.cleanup()
+            await services.store.close()
+        blocks = reply.params.get("blocks") or []
+        return "\n".join(
+            [
+                f"{command_text}  →  HTTP {status}, acked in {acked_ms:.0f} ms (workspace {team_id}, user {user_id})",
+                "",
+                render_blocks(blocks) if blocks else str(reply.params.get("text", "")),
+                "",
+                f"See it as Slack shows it: {builder_link(blocks)}",
+            ]
+        )

@@ -1,0 +1,63 @@
+"""How listeners are wired: ack first, then work, with failures going to the one error handler.
+
+Bolt's asyncio runner loses an ack when a listener raises within ~10 ms of acking (it resets the
+acknowledged response to None), so a listener's work must not raise into bolt. Listeners built
+with `ack_then` ack, do their work, and route any error to `report_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+
+from bot.errors import UserFacingError
+from bot.views.common import Message
+from bot.views.notices import failure_message, unavailable_message
+from store.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+Work = Callable[[AsyncArgs], Awaitable[None]]
+Listener = Callable[[AsyncArgs], Awaitable[None]]
+
+
+def message_for(error: Exception) -> Message:
+    """The one mapping from known errors to what the user is told; anything else is a bug and is logged."""
+    if isinstance(error, UserFacingError):
+        log.info("told the user: %s", error)
+        return error.message()
+    if isinstance(error, StoreUnavailable):
+        log.warning("database unavailable: %s", error)
+        return unavailable_message()
+    log.error("unhandled error in a listener", exc_info=error)
+    return failure_message()
+
+
+async def report_error(error: Exception, respond: AsyncRespond | None) -> None:
+    """Tell the user what went wrong, ephemerally, where the request gave us a way to answer."""
+    message = message_for(error)
+    if respond is not None:
+        await respond(**message.as_response())
+
+
+async def handle_error(error: Exception, respond: AsyncRespond | None) -> None:
+    """Bolt's global error handler (middleware failures and anything raised into bolt)."""
+    await report_error(error, respond)
+
+
+def ack_then(work: Work, **ack_kwargs: Any) -> Listener:
+    """A listener that acks at once (Slack's 3-second limit), then does `work`."""
+
+    async def listener(args: AsyncArgs) -> None:
+        await args.ack(**ack_kwargs)
+        try:
+            await work(args)
+        except Exception as error:  # every failure reaches the user and the log, via report_error
+            await report_error(error, args.respond)
+
+    listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
+    return listener

@@ -1,0 +1,72 @@
+"""Rate Table rules: lookup/matching, cost estimates, CSV import/export, sample data. Pure: no Slack, no DB.
+
+Domain objects (`RateRow`, `RateTable`, `RateChanges`, `diff_tables`) live in `store.domain.rates` so the
+store can return them; they are re-exported here for convenience.
+"""
+
+from bot.rates.csvio import HEADER, HEADER_LINE, RateFileError, check_rows, parse_csv, to_csv
+from bot.rates.estimate import (
+    CallDuration,
+    CostLine,
+    Estimate,
+    Quantity,
+    SmsCount,
+    estimate,
+    format_usd,
+    parse_rate_query,
+)
+from bot.rates.matcher import (
+    NON_COUNTRY_REGIONS,
+    Ambiguous,
+    DestinationMatch,
+    LineType,
+    LookupResult,
+    NoMatch,
+    PhoneMatch,
+    RateIndex,
+    RatePage,
+    UnpricedNumber,
+    is_known_region,
+    normalize,
+    region_name,
+)
+from bot.rates.sample import SAMPLE_LABEL, sample_rows, synthetic_rows
+from store.domain.rates import RateChange, RateChanges, RateRow, RateTable, diff_tables
+
+__all__ = [
+    "HEADER",
+    "HEADER_LINE",
+    "NON_COUNTRY_REGIONS",
+    "SAMPLE_LABEL",
+    "Ambiguous",
+    "CallDuration",
+    "CostLine",
+    "DestinationMatch",
+    "Estimate",
+    "LineType",
+    "LookupResult",
+    "NoMatch",
+    "PhoneMatch",
+    "Quantity",
+    "RateChange",
+    "RateChanges",
+    "RateFileError",
+    "RateIndex",
+    "RatePage",
+    "RateRow",
+    "RateTable",
+    "SmsCount",
+    "UnpricedNumber",
+    "check_rows",
+    "diff_tables",
+    "estimate",
+    "format_usd",
+    "is_known_region",
+    "normalize",
+    "parse_csv",
+    "parse_rate_query",
+    "region_name",
+    "sample_rows",
+    "synthetic_rows",
+    "to_csv",
+]

@@ -1,0 +1,741 @@
+"""Rate lookup: turn whatever a user typed into the right rate-table row, without scanning the table.
+
+`RateIndex.build` runs once per table version and precomputes dicts keyed by ISO code, dial code and
+normalized name/alias, a sorted prefix list for type-ahead, and the choice list for rapidfuzz. `lookup` then
+costs a few dict hits (codes), one phonenumbers parse (numbers), or one `process.extract` (typos only).
+
+Region knowledge (display names, aliases, the few non-country regions we accept) lives here too because
+matching is its main consumer; `csvio` and `sample` import it from here.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import phonenumbers
+import pycountry
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from rapidfuzz import fuzz, process
+
+from store.domain.rates import RateRow
+
+# ----------------------------------------------------------------------------------------------------
+# Region knowledge
+# ----------------------------------------------------------------------------------------------------
+
+NON_COUNTRY_REGIONS: Final[Mapping[str, str]] = {
+    # Not ISO 3166-1 countries, but real destinations with their own dial codes in phonenumbers' data.
+    "XK": "Kosovo",  # user-assigned code used by the EU and phonenumbers; dial code +383
+    "AC": "Ascension Island",  # ISO "exceptionally reserved"; dial code +247
+    "TA": "Tristan da Cunha",  # ISO "exceptionally reserved"; shares +290 with Saint Helena
+}
+"""Region codes accepted in rate tables although pycountry does not list them as countries."""
+
+_COUNTRIES: Final = {country.alpha_2: country for country in pycountry.countries}
+
+_FRIENDLY_NAMES: Final[Mapping[str, str]] = {
+    "GB": "United Kingdom",
+    "US": "United States",
+    "RU": "Russia",
+    "FM": "Micronesia",
+    "PS": "Palestine",
+    "VA": "Vatican City",
+    "CD": "Congo (DRC)",
+    "CG": "Congo (Republic)",
+    "BN": "Brunei",
+    "FK": "Falkland Islands",
+    "SH": "Saint Helena",
+    "VG": "British Virgin Islands",
+    "VI": "U.S. Virgin Islands",
+    "MK": "North Macedonia",
+    "TW": "Taiwan",
+}
+
+_HAND_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
+    "GB": ("UK", "Britain", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland"),
+    "US": ("USA", "U.S.", "America", "United States of America"),
+    "HK": ("Hong Kong SAR", "HKSAR", "Hong Kong China"),
+    "MO": ("Macau", "Macao SAR", "Macau SAR"),
+    "CN": ("PRC", "Mainland China", "People's Republic of China"),
+    "TW": ("Taiwan", "Republic of China", "Chinese Taipei"),
+    "VN": ("Vietnam", "Viet Nam"),
+    "KR": ("South Korea", "Korea", "Republic of Korea", "S Korea"),
+    "KP": ("North Korea", "DPRK", "N Korea"),
+    "RU": ("Russia",),
+    "CZ": ("Czech Republic", "Czechia"),
+    "CI": ("Ivory Coast", "Cote d'Ivoire"),
+    "LA": ("Laos", "Lao PDR"),
+    "IR": ("Iran", "Persia"),
+    "SY": ("Syria",),
+    "BO": ("Bolivia",),
+    "TZ": ("Tanzania",),
+    "MD": ("Moldova",),
+    "FM": ("Micronesia",),
+    "PS": ("Palestine", "Palestinian Territories", "West Bank", "Gaza"),
+    "VA": ("Vatican", "Vatican City", "Holy See"),
+    "MM": ("Burma", "Myanmar"),
+    "AE": ("UAE", "Emirates"),
+    "SA": ("KSA", "Saudi"),
+    "CD": ("DRC", "DR Congo", "Congo Kinshasa", "Democratic Republic of the Congo"),
+    "CG": ("Congo Brazzaville", "Republic of the Congo"),
+    "NL": ("Holland", "The Netherlands"),
+    "MK": ("Macedonia",),
+    "SZ": ("Swaziland", "Eswatini"),
+    "CV": ("Cape Verde", "Cabo Verde"),
+    "TL": ("East Timor", "Timor Leste"),
+    "TR": ("Turkey", "Turkiye"),
+    "VE": ("Venezuela",),
+    "BN": ("Brunei",),
+    "VG": ("BVI", "British Virgin Islands"),
+    "VI": ("USVI", "US Virgin Islands"),
+    "KN": ("St Kitts", "St Kitts and Nevis"),
+    "LC": ("St Lucia",),
+    "VC": ("St Vincent", "St Vincent and the Grenadines"),
+    "BA": ("Bosnia", "Bosnia Herzegovina"),
+    "FK": ("Falklands", "Falkland Islands"),
+    "SH": ("Saint Helena", "St Helena"),
+    "BL": ("St Barts", "St Barths"),
+    "MF": ("Saint Martin", "St Martin"),
+    "SX": ("Sint Maarten", "St Maarten"),
+    "BQ": ("Caribbean Netherlands", "Bonaire"),
+    "DE": ("Deutschland",),
+    "ES": ("Espana",),
+    "BR": ("Brasil",),
+    "CH": ("Swiss", "Schweiz", "Suisse"),
+    "IE": ("Eire", "Republic of Ireland"),
+    "XK": ("Kosovo",),
+    "AC": ("Ascension", "Ascension Island"),
+    "TA": ("Tristan da Cunha", "Tristan"),
+}
+"""Common forms people type that pycountry's names, official names and common names do not cover."""
+
+
+def is_known_region(code: str) -> bool:
+    """True for an ISO 3166-1 alpha-2 code pycountry knows, or one of `NON_COUNTRY_REGIONS`."""
+    return code in _COUNTRIES or code in NON_COUNTRY_REGIONS
+
+
+def region_name(code: str) -> str:
+    """A short, familiar English name for a region code (falls back to the code itself)."""
+    if code in _FRIENDLY_NAMES:
+        return _FRIENDLY_NAMES[code]
+    if code in NON_COUNTRY_REGIONS:
+        return NON_COUNTRY_REGIONS[code]
+    country = _COUNTRIES.get(code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+def _region_aliases(code: str, official: bool = True) -> list[str]:
+    """Every name we know a region by: our short name, the hand list, pycountry's names.
+
+    Official names ("United Mexican States") help exact and fuzzy matching but would clutter a type-ahead
+    picker ("united" → Mexico), so `official=False` leaves them out.
+    """
+    names = [region_name(code), *_HAND_ALIASES.get(code, ())]
+    country = _COUNTRIES.get(code)
+    if country is not None:
+        attributes = ("name", "common_name", "official_name") if official else ("name", "common_name")
+        names += [str(getattr(country, attribute, "") or "") for attribute in attributes]
+    return [name for name in names if name]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Normalization
+# ----------------------------------------------------------------------------------------------------
+
+_NON_WORD = re.compile(r"[\W_]+")
+_TOKEN_MAP: Final[Mapping[str, str]] = {"st": "saint", "ste": "sainte", "mt": "mount"}
+MAX_QUERY_LENGTH: Final = 200
+"""Longer input is cut here before any work, so a pasted essay costs no more than a name."""
+_MAX_NAME_LENGTH: Final = 60  # no destination name is longer; fuzzy cost grows with length
+
+
+def normalize(text: str) -> str:
+    """Fold case and accents, drop punctuation, expand "St" → "saint", drop a leading "the".
+
+    Applied to both the prebuilt names and the query, so "Côte d'Ivoire", "cote divoire" and
+    "St. Lucia"/"Saint Lucia" meet on the same form.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = [_TOKEN_MAP.get(word, word) for word in _NON_WORD.sub(" ", stripped.casefold()).split()]
+    if len(words) > 1 and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def _compact(norm: str) -> str:
+    """Spaces removed, so "hongkong" meets "hong kong"."""
+    return norm.replace(" ", "")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------------
+
+MatchedBy = Literal["name", "iso", "dial_code", "fuzzy"]
+LineType = Literal["mobile", "landline", "either"]
+UnpricedKind = Literal[
+    "toll_free",
+    "premium",
+    "shared_cost",
+    "uan",
+    "voicemail",
+    "voip",
+    "personal",
+    "pager",
+    "non_geographic",
+    "unknown",
+    "no_rate",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationMatch:
+    """A destination found by name, code or dial code; `others` share its dial code (e.g. +1, +7, +44)."""
+
+    row: RateRow
+    matched_by: MatchedBy
+    others: tuple[RateRow, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneMatch:
+    """A priceable phone number. `line_type == "either"`: the numbering plan cannot tell, show both rates."""
+
+    row: RateRow
+    e164: str
+    formatted: str
+    line_type: LineType
+
+
+@dataclass(frozen=True, slots=True)
+class UnpricedNumber:
+    """A number the table must not price (toll-free, premium…) or cannot (no row); `explanation` says why."""
+
+    formatted: str
+    e164: str
+    row: RateRow | None
+    kind: UnpricedKind
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous:
+    """Several destinations fit the query about equally well; at most five, best first."""
+
+    query: str
+    suggestions: tuple[RateRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NoMatch:
+    """Nothing fits. `closest` are the nearest names (may be empty); `hint` explains number-shaped misses."""
+
+    query: str
+    closest: tuple[RateRow, ...] = ()
+    hint: str | None = None
+
+
+LookupResult = DestinationMatch | PhoneMatch | UnpricedNumber | Ambiguous | NoMatch
+
+
+@dataclass(frozen=True, slots=True)
+class RatePage:
+    """One page of the table in alphabetical order; `number` is 1-based and already clamped."""
+
+    rows: tuple[RateRow, ...]
+    number: int
+    size: int
+    total_rows: int
+
+    @property
+    def total_pages(self) -> int:
+        """At least 1, so an empty table still renders as "page 1 of 1"."""
+        return max(1, -(-self.total_rows // self.size))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Phone-number knowledge
+# ----------------------------------------------------------------------------------------------------
+
+_PRICED_TYPES: Final[Mapping[int, LineType]] = {
+    PhoneNumberType.FIXED_LINE: "landline",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "either",
+}
+_UNPRICED_TYPES: Final[Mapping[int, UnpricedKind]] = {
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.PAGER: "pager",
+}
+_EXPLANATIONS: Final[Mapping[UnpricedKind, str]] = {
+    "toll_free": "{number} is a toll-free number in {place}. Toll-free calls are not charged at the table's "
+    "landline or mobile rate, and many cannot be reached from abroad.",
+    "premium": "{number} is a premium-rate number in {place}. Its price is set by the service behind it, "
+    "not by this rate table.",
+    "shared_cost": "{number} is a shared-cost number in {place}: the cost is split with the receiver at a "
+    "special tariff that this rate table does not cover.",
+    "uan": "{number} is a universal access number (one national number for a business) in {place}, "
+    "charged at a special tariff that this rate table does not cover.",
+    "voicemail": "{number} is a voicemail access number in {place}; it is not priced by this rate table.",
+    "voip": "{number} is a VoIP number in {place}; its price depends on the provider, not this rate table.",
+    "personal": "{number} is a personal (follow-me) number in {place}; it forwards to another phone, so the "
+    "cost depends on where it forwards.",
+    "pager": "{number} is a pager number in {place}; pagers are not priced by this rate table.",
+    "non_geographic": "{number} is an international non-geographic number (global freephone, satellite or "
+    "shared-network range); it belongs to no country in the rate table.",
+    "unknown": "{number} does not match any number type in {place}'s numbering plan. Check the digits.",
+    "no_rate": "{number} is in {place}, but this rate table has no rate for {place}.",
+}
+_HINT_COUNTRY_CODE: Final = (
+    "That looks like a phone number without its country code. Add it with + or 00, e.g. +44 20 7946 0018."
+)
+_MAX_DIAL_DIGITS: Final = 4
+_MAX_NUMBER_DIGITS: Final = 17  # E.164 allows 15; a little slack for typos, then it is not a number
+_PHONE_SHAPE = re.compile(r"^(\+|00)?([0-9]+)$")
+_FORMATTING = re.compile(r"[\s\-().\/\u00a0\u2010-\u2015]+")
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*[0-9]{1,6}$", re.IGNORECASE)
+_PARTIAL = (phonenumbers.ValidationResult.TOO_SHORT, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
+
+
+def _phone_shape(text: str) -> tuple[bool, str] | None:
+    """(has an international prefix, digits) if `text` is only a number with formatting, else None."""
+    candidate = text.removeprefix("tel:").strip()
+    candidate = _FORMATTING.sub("", _EXTENSION.sub("", candidate))
+    found = _PHONE_SHAPE.match(candidate)
+    if found is None:
+        return None
+    return found.group(1) is not None, found.group(2)
+
+
+def _try_parse(text: str, region: str | None) -> PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+
+
+def _country_code(number: PhoneNumber) -> int:
+    """Always set on a parsed number; the stub types it optional."""
+    return number.country_code or 0
+
+
+def _leading_digit_regions(country_code: int, rest: str) -> list[str]:
+    """Regions sharing `country_code` whose metadata claims numbers starting with `rest` (+1 876 → JM)."""
+    matching = []
+    for region in phonenumbers.region_codes_for_country_code(country_code):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        pattern = metadata.leading_digits if metadata is not None else None
+        if rest and pattern and re.match(f"(?:{pattern})", rest):
+            matching.append(region)
+    return matching
+
+
+# ----------------------------------------------------------------------------------------------------
+# The index
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FuzzyTier:
+    """Choices for one rapidfuzz pass: normalized keys, the row ranks each names, own-name-or-alias."""
+
+    keys: list[str]
+    ranks: list[tuple[int, ...]]
+    primary: list[bool]
+
+
+_FUZZY_POOL: Final = 40
+_FUZZY_FLOOR: Final = 62.0  # below this a "closest name" is noise, not help
+_ACCEPT: Final = 85.0  # a single candidate this good is a typo of it
+_MARGIN: Final = 8.0  # …provided the runner-up is this far behind
+_SUGGEST: Final = 75.0  # candidates this good are worth offering
+_MAX_SUGGESTIONS: Final = 5
+_MAX_CLOSEST: Final = 3
+
+
+def _alpha_key(row: RateRow) -> tuple[str, str]:
+    return (normalize(row.destination), row.iso_code)
+
+
+class RateIndex:
+    """An immutable lookup structure over one rate-table version. Build once, share between requests.
+
+    Duplicate ISO codes are tolerated (synthetic benchmark tables have them): the first row of a code wins
+    for ISO and alias lookups, every row stays findable by its own destination name.
+    """
+
+    __slots__ = (
+        "_alpha3",
+        "_by_dial",
+        "_by_iso",
+        "_compact",
+        "_exact",
+        "_iso_rank",
+        "_prefix_keys",
+        "_prefix_ranks",
+        "_sorted",
+        "_tiers",
+    )
+
+    def __init__(self, rows: Sequence[RateRow]) -> None:
+        """Prefer `RateIndex.build`; the constructor does the same work."""
+        norms = [normalize(row.destination) for row in rows]
+        order = sorted(range(len(rows)), key=lambda i: (norms[i], rows[i].iso_code))
+        ranks = [0] * len(rows)
+        for rank, position in enumerate(order):
+            ranks[position] = rank
+        self._sorted: tuple[RateRow, ...] = tuple(rows[position] for position in order)
+        self._by_iso: dict[str, RateRow] = {}
+        self._iso_rank: dict[str, int] = {}
+        self._by_dial: dict[str, tuple[RateRow, ...]] = {}
+        self._alpha3: dict[str, RateRow] = {}
+        self._index_codes(rows, ranks)
+        self._exact: dict[str, tuple[int, ...]] = {}
+        self._compact: dict[str, tuple[int, ...]] = {}
+        self._index_names(norms, ranks)
+        self._tiers: tuple[_FuzzyTier, _FuzzyTier] = self._fuzzy_tiers(set(norms))
+        self._prefix_keys: list[str] = []
+        self._prefix_ranks: list[int] = []
+        self._index_prefixes(norms, ranks)
+
+    @classmethod
+    def build(cls, rows: Iterable[RateRow]) -> RateIndex:
+        """Index one table version. Linear in rows: do it once per version, never per request."""
+        return cls(tuple(rows))
+
+    # -- building ------------------------------------------------------------------------------------------
+
+    def _index_codes(self, rows: Sequence[RateRow], ranks: Sequence[int]) -> None:
+        """ISO and alpha-3 → first row of that code in table order; dial code → every row using it."""
+        dial: dict[str, list[RateRow]] = {}
+        for row, rank in zip(rows, ranks, strict=True):
+            if row.iso_code not in self._by_iso:
+                self._by_iso[row.iso_code] = row
+                self._iso_rank[row.iso_code] = rank
+            dial.setdefault(row.dial_code, []).append(row)
+        self._by_dial = {code: tuple(group) for code, group in dial.items()}
+        for code, row in self._by_iso.items():
+            country = _COUNTRIES.get(code)
+            if country is not None:
+                self._alpha3[country.alpha_3.lower()] = row
+
+    def _index_names(self, norms: Sequence[str], ranks: Sequence[int]) -> None:
+        """Destination names first, then aliases only where no destination already owns that name."""
+        exact: dict[str, list[int]] = {}
+        for norm, rank in zip(norms, ranks, strict=True):
+            self._add_name(exact, norm, rank)
+        owned = set(exact)
+        for code, rank in self._iso_rank.items():
+            for alias in _region_aliases(code):
+                key = normalize(alias)
+                if key not in owned:
+                    self._add_name(exact, key, rank)
+        self._exact = {key: tuple(group) for key, group in exact.items()}
+        compact: dict[str, list[int]] = {}
+        for key, group in self._exact.items():
+            for rank in group:
+                self._add_name(compact, _compact(key), rank)
+        self._compact = {key: tuple(group) for key, group in compact.items()}
+
+    @staticmethod
+    def _add_name(target: dict[str, list[int]], key: str, rank: int) -> None:
+        if not key:
+            return
+        ranks = target.setdefault(key, [])
+        if rank not in ranks:
+            ranks.append(rank)
+
+    def _fuzzy_tiers(self, own_names: set[str]) -> tuple[_FuzzyTier, _FuzzyTier]:
+        """Tier 0: region names and aliases (one row per ISO code; all a real table has). Tier 1: names of
+        further rows sharing an ISO code (synthetic/sub-destination tables), searched only if tier 0 fails,
+        so a typo costs ~1 ms even on a 50,000-row table."""
+        heads = set(self._iso_rank.values())
+        tiers = (_FuzzyTier([], [], []), _FuzzyTier([], [], []))
+        for key, group in self._exact.items():
+            tier = tiers[0] if any(rank in heads for rank in group) else tiers[1]
+            tier.keys.append(key)
+            tier.ranks.append(group)
+            tier.primary.append(key in own_names)
+        return tiers
+
+    def _index_prefixes(self, norms: Sequence[str], ranks: Sequence[int]) -> None:
+        """Sorted (key, rank) pairs for `complete`: every word start of destination names and hand aliases,
+        pycountry names from their start, compact forms, ISO codes, alpha-3 codes and dial codes."""
+        pairs: set[tuple[str, int]] = set()
+
+        def add(name: str, rank: int, word_starts: bool) -> None:
+            key = normalize(name)
+            if not key:
+                return
+            words = key.split()
+            starts = range(len(words)) if word_starts else range(1)
+            pairs.update((" ".join(words[start:]), rank) for start in starts)
+            pairs.add((_compact(key), rank))
+
+        for norm, rank in zip(norms, ranks, strict=True):
+            add(norm, rank, True)
+        for code, rank in self._iso_rank.items():
+            for alias in _HAND_ALIASES.get(code, ()):
+                add(alias, rank, True)
+            for alias in _region_aliases(code, official=False):
+                add(alias, rank, False)
+        for rank, row in enumerate(self._sorted):
+            pairs.update(((row.iso_code.lower(), rank), (row.dial_code, rank)))
+        for alpha3, row in self._alpha3.items():
+            pairs.add((alpha3, self._iso_rank[row.iso_code]))
+        ordered = sorted(pairs)
+        self._prefix_keys = [key for key, _ in ordered]
+        self._prefix_ranks = [rank for _, rank in ordered]
+
+    # -- public reads --------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    @property
+    def rows(self) -> tuple[RateRow, ...]:
+        """All rows in alphabetical order of destination."""
+        return self._sorted
+
+    def get(self, iso_code: str) -> RateRow | None:
+        """The row for an ISO code (e.g. the value of a picked option), or None."""
+        return self._by_iso.get(iso_code.upper())
+
+    def page(self, number: int, size: int = 20) -> RatePage:
+        """Alphabetical page `number` (1-based), clamped into range so stale buttons still work."""
+        size = max(1, size)
+        total = len(self._sorted)
+        last = max(1, -(-total // size))
+        number = min(max(1, number), last)
+        start = (number - 1) * size
+        return RatePage(self._sorted[start : start + size], number, size, total)
+
+    def complete(self, prefix: str, limit: int = 100) -> list[RateRow]:
+        """Type-ahead: rows whose name, alias (any word), ISO code or dial code starts with `prefix`.
+
+        Alphabetical, at most `limit` (Slack allows 100 options). Falls back to fuzzy matches on a typo so the
+        picker is never empty for "germn".
+        """
+        key = normalize(prefix[:_MAX_NAME_LENGTH])
+        if not key:
+            return list(self._sorted[:limit])
+        start = bisect_left(self._prefix_keys, key)
+        ranks: set[int] = set()
+        for position in range(start, len(self._prefix_keys)):
+            if not self._prefix_keys[position].startswith(key):
+                break
+            ranks.add(self._prefix_ranks[position])
+        if ranks:
+            return [self._sorted[rank] for rank in heapq.nsmallest(limit, ranks)]
+        return [self._sorted[rank] for rank, _ in self._fuzzy_ranked(key, deep=True)[: min(limit, 10)]]
+
+    def lookup(self, query: str, default_region: str | None = None) -> LookupResult:
+        """Resolve a name, ISO code, dial code or phone number. Never raises; garbage gives `NoMatch`.
+
+        `default_region` (e.g. the account's country) lets national-format numbers ("020 7946 0018") resolve;
+        without it they get a hint to add the country code.
+        """
+        text = unicodedata.normalize("NFKC", query[:MAX_QUERY_LENGTH]).strip()
+        if not text:
+            return NoMatch(query=text)
+        shape = _phone_shape(text)
+        if shape is None:
+            return self._lookup_name(text)
+        international, digits = shape
+        if len(digits) <= _MAX_DIAL_DIGITS and (international or not digits.startswith("0")):
+            return self._lookup_dial_code(text, digits)
+        if len(digits) > _MAX_NUMBER_DIGITS:
+            return NoMatch(query=text, hint="That is too long to be a phone number.")
+        return self._lookup_number(text, international, digits, default_region)
+
+    # -- names ---------------------------------------------------------------------------------------------
+
+    def _lookup_name(self, text: str) -> LookupResult:
+        norm = normalize(text[:_MAX_NAME_LENGTH])
+        if not norm:
+            return NoMatch(query=text)
+        letters = _compact(norm)
+        if len(letters) == 2 and (row := self._by_iso.get(letters.upper())) is not None:
+            return DestinationMatch(row, "iso")
+        if len(letters) == 3 and (row := self._alpha3.get(letters)) is not None:
+            return DestinationMatch(row, "iso")
+        ranks = self._exact.get(norm) or self._compact.get(letters)
+        if ranks:
+            if len(ranks) == 1:
+                return DestinationMatch(self._sorted[ranks[0]], "name")
+            return Ambiguous(text, tuple(self._sorted[rank] for rank in ranks[:_MAX_SUGGESTIONS]))
+        return self._lookup_fuzzy(text, norm)
+
+    def _fuzzy_ranked(self, norm: str, deep: bool = False) -> list[tuple[int, float]]:
+        """(rank, best score) per row, best first. On equal scores a destination's own name beats an alias
+        (so "united" lists United States before "United Mexican States"), then alphabetical order wins.
+        `deep` also searches tier 1 (rows beyond one per ISO code)."""
+        if len(norm) < 3:
+            return []
+        best: dict[int, tuple[float, bool]] = {}
+        for tier in self._tiers if deep else self._tiers[:1]:
+            hits = process.extract(
+                norm, tier.keys, scorer=fuzz.WRatio, limit=_FUZZY_POOL, score_cutoff=_FUZZY_FLOOR
+            )
+            for _, score, position in hits:
+                candidate = (score, tier.primary[position])
+                for rank in tier.ranks[position]:
+                    best[rank] = max(candidate, best.get(rank, candidate))
+        ordered = sorted(best.items(), key=lambda item: (-item[1][0], not item[1][1], item[0]))
+        return [(rank, score) for rank, (score, _) in ordered]
+
+    def _lookup_fuzzy(self, text: str, norm: str) -> LookupResult:
+        """Region names first; further rows (tier 1) only when no region name fits."""
+        result = self._decide(text, self._fuzzy_ranked(norm))
+        if isinstance(result, NoMatch) and self._tiers[1].keys:
+            result = self._decide(text, self._fuzzy_ranked(norm, deep=True))
+        return result
+
+    def _decide(self, text: str, ranked: list[tuple[int, float]]) -> LookupResult:
+        """Accept a clear winner, offer a handful of close ones, or say nothing fits (with the nearest)."""
+        if not ranked:
+            return NoMatch(query=text)
+        top = ranked[0][1]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if top >= _ACCEPT and runner_up < top - _MARGIN:
+            return DestinationMatch(self._sorted[ranked[0][0]], "fuzzy")
+        close = [rank for rank, score in ranked if score >= max(_SUGGEST, top - 10.0)]
+        if len(close) == 1:
+            return DestinationMatch(self._sorted[close[0]], "fuzzy")
+        if close:
+            return Ambiguous(text, tuple(self._sorted[rank] for rank in close[:_MAX_SUGGESTIONS]))
+        return NoMatch(query=text, closest=tuple(self._sorted[rank] for rank, _ in ranked[:_MAX_CLOSEST]))
+
+    # -- dial codes ----------------------------------------------------------------------------------------
+
+    def _lookup_dial_code(self, text: str, digits: str) -> LookupResult:
+        rows = self._by_dial.get(digits)
+        if rows:
+            return self._shared_dial_match(digits, rows)
+        resolved = self._resolve_prefix(digits)
+        return resolved or NoMatch(
+            query=text, hint=f"No destination in the rate table has dial code +{digits}."
+        )
+
+    def _shared_dial_match(self, dial_code: str, rows: tuple[RateRow, ...]) -> DestinationMatch:
+        """The code's main region (phonenumbers' choice: US for +1, RU for +7, GB for +44) plus the others."""
+        main_region = phonenumbers.region_code_for_country_code(int(dial_code))
+        main = next((row for row in rows if row.iso_code == main_region), rows[0])
+        others: dict[str, RateRow] = {}
+        for row in rows:
+            if row.iso_code != main.iso_code:
+                others.setdefault(row.iso_code, row)
+        return DestinationMatch(main, "dial_code", tuple(sorted(others.values(), key=_alpha_key)))
+
+    def _resolve_prefix(self, digits: str) -> LookupResult | None:
+        """A dial code plus a few digits ("1876", "447624"): find the region those leading digits belong to.
+
+        A table key that is not itself a country code (e.g. "1876") is a specific prefix and wins; otherwise
+        phonenumbers' leading-digit metadata picks the region, else the country code's shared match.
+        """
+        for length in range(min(len(digits), _MAX_DIAL_DIGITS), 0, -1):
+            rows = self._by_dial.get(digits[:length])
+            if rows and not phonenumbers.region_codes_for_country_code(int(digits[:length])):
+                return self._shared_dial_match(digits[:length], rows)
+        for length in (1, 2, 3):
+            country_code = int(digits[:length])
+            regions = phonenumbers.region_codes_for_country_code(country_code)
+            if not regions:
+                continue
+            matching = _leading_digit_regions(country_code, digits[length:])
+            if len(matching) == 1 and (row := self._by_iso.get(matching[0])) is not None:
+                return DestinationMatch(row, "dial_code")
+            rows = self._by_dial.get(digits[:length])
+            return self._shared_dial_match(digits[:length], rows) if rows else None
+        return None
+
+    # -- phone numbers -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(international: bool, digits: str, default_region: str | None) -> PhoneNumber | None:
+        """International if marked (+/00) or if valid that way; otherwise national in `default_region`."""
+        if international:
+            return _try_parse("+" + digits, None)
+        if not digits.startswith("0"):
+            number = _try_parse("+" + digits, None)
+            if number is not None and phonenumbers.is_valid_number(number):
+                return number
+        return _try_parse(digits, default_region.upper()) if default_region else None
+
+    def _lookup_number(
+        self, text: str, international: bool, digits: str, default_region: str | None
+    ) -> LookupResult:
+        number = self._parse(international, digits, default_region)
+        if number is None:
+            return NoMatch(query=text, hint=_HINT_COUNTRY_CODE)
+        if not phonenumbers.is_valid_number(number) and international:
+            reason = phonenumbers.is_possible_number_with_reason(number)
+            if reason in _PARTIAL:
+                partial = f"{number.country_code}{phonenumbers.national_significant_number(number)}"
+                return self._resolve_prefix(partial) or NoMatch(query=text, hint=_HINT_COUNTRY_CODE)
+        return self._classify(number)
+
+    def _row_for_number(self, region: str | None, number: PhoneNumber) -> RateRow | None:
+        """The region's own row; else a table row keyed by a longer dial prefix (tables that use "1876")."""
+        if region and (row := self._by_iso.get(region)) is not None:
+            return row
+        country_code = str(number.country_code)
+        digits = country_code + phonenumbers.national_significant_number(number)
+        for length in range(_MAX_DIAL_DIGITS, len(country_code), -1):
+            rows = self._by_dial.get(digits[:length])
+            if rows:
+                return rows[0]
+        single_region = len(phonenumbers.region_codes_for_country_code(_country_code(number))) == 1
+        rows = self._by_dial.get(country_code)
+        return rows[0] if rows and single_region else None
+
+    def _classify(self, number: PhoneNumber) -> LookupResult:
+        """Price landlines and mobiles; explain every other kind of number instead of mispricing it."""
+        region = phonenumbers.region_code_for_number(number)
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        formatted = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+        valid = phonenumbers.is_valid_number(number)
+        number_type = phonenumbers.number_type(number) if valid else PhoneNumberType.UNKNOWN
+        if region == "001":
+            explanation = _EXPLANATIONS["non_geographic"].format(number=formatted, place="")
+            return UnpricedNumber(formatted, e164, None, "non_geographic", explanation)
+        row = self._row_for_number(region, number)
+        line_type = _PRICED_TYPES.get(number_type)
+        if line_type is not None and row is not None:
+            return PhoneMatch(row, e164, formatted, line_type)
+        kind: UnpricedKind = (
+            "no_rate" if line_type is not None else _UNPRICED_TYPES.get(number_type, "unknown")
+        )
+        if row is None and region is None:
+            row = self._main_row(_country_code(number))
+        explanation = _EXPLANATIONS[kind].format(number=formatted, place=self._place(row, region, number))
+        return UnpricedNumber(formatted, e164, row, kind, explanation)
+
+    def _main_row(self, country_code: int) -> RateRow | None:
+        """Context for a number whose region phonenumbers cannot tell: the code's main destination."""
+        rows = self._by_dial.get(str(country_code))
+        return self._shared_dial_match(str(country_code), rows).row if rows else None
+
+    @staticmethod
+    def _place(row: RateRow | None, region: str | None, number: PhoneNumber) -> str:
+        """The name to put in an explanation: the region's own name, else the row's, else the code."""
+        if region and region != "ZZ" and (row is None or row.iso_code != region):
+            return region_name(region)
+        if row is not None:
+            return row.destination
+        return f"the +{number.country_code} area"

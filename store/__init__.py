@@ -1,0 +1,35 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, repositories returning domain objects.
+
+Nothing here knows about Slack.
+"""
+
+from __future__ import annotations
+
+from store.accounts import AccountRepository
+from store.admins import AdminRepository
+from store.audit import AuditRepository
+from store.db import Database
+from store.usage import UsageRepository
+from store.workspaces import WorkspaceRepository
+
+
+class Store:
+    """The repositories over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.accounts = AccountRepository(db)
+        self.workspaces = WorkspaceRepository(db)
+        self.admins = AdminRepository(db)
+        self.usage = UsageRepository(db)
+        self.audit = AuditRepository(db)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(Database.from_url(url))
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+__all__ = ["Database", "Store"]

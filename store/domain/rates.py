@@ -1,0 +1,140 @@
+"""Rate table domain objects: one row per destination, versioned tables, and the changes between versions.
+
+Money is `Decimal` end to end and is kept exactly as given (``Decimal("0.0100")`` stays ``0.0100``) so an
+imported file can be exported byte-for-byte. Rates are USD, non-negative, with at most 4 decimal places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+RATE_PLACES = 4
+"""Rates carry at most this many decimal places (the vendor's rate table does)."""
+
+
+def _not_signed(value: Decimal) -> Decimal:
+    """Reject ``-0`` too: `ge=0` lets it through, and it would export as ``-0.0``."""
+    if value.is_signed():
+        raise ValueError("must not be negative")
+    return value
+
+
+Rate = Annotated[
+    Decimal, Field(ge=0, decimal_places=RATE_PLACES, allow_inf_nan=False), AfterValidator(_not_signed)
+]
+"""A USD price: non-negative, finite, at most 4 decimal places, stored exactly as parsed."""
+
+DialCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
+"""Country/region calling code without ``+``: 1–4 ASCII digits (``44``, ``852``, ``1876``)."""
+
+IsoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+"""ISO 3166-1 alpha-2 code (or a documented non-country region such as ``XK``), upper case."""
+
+Destination = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+RateKind = Literal["landline", "mobile", "sms"]
+
+
+class RateRow(BaseModel):
+    """One destination's prices. The destination's identity is its ISO code (one row per region)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dial_code: DialCode
+    iso_code: IsoCode
+    destination: Destination
+    landline_per_min: Rate
+    mobile_per_min: Rate
+    sms_per_message: Rate
+
+    def rate(self, kind: RateKind) -> Decimal:
+        """The price of one unit of `kind`, so callers need not spell out field names."""
+        if kind == "landline":
+            return self.landline_per_min
+        if kind == "mobile":
+            return self.mobile_per_min
+        return self.sms_per_message
+
+
+class RateTable(BaseModel):
+    """One imported version of an account's rate table; older versions are kept, never overwritten."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = Field(ge=1)
+    effective_date: date
+    label: str = Field(max_length=200)
+    rows: tuple[RateRow, ...]
+
+
+class RateChange(BaseModel):
+    """One rate of one destination that moved between two table versions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iso_code: IsoCode
+    destination: str
+    kind: RateKind
+    old: Decimal
+    new: Decimal
+
+    @property
+    def delta(self) -> Decimal:
+        """Signed difference, exact (both sides have at most 4 decimal places)."""
+        return self.new - self.old
+
+
+class RateChanges(BaseModel):
+    """What a new table version changed: destinations added/removed, individual rates up/down.
+
+    A destination whose landline rate rose while its mobile rate fell appears in both `increased` and
+    `decreased`, once per rate, so nothing is hidden by netting.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    added: tuple[RateRow, ...] = ()
+    removed: tuple[RateRow, ...] = ()
+    increased: tuple[RateChange, ...] = ()
+    decreased: tuple[RateChange, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the new version prices every destination exactly as the old one did."""
+        return not (self.added or self.removed or self.increased or self.decreased)
+
+
+_KINDS: tuple[RateKind, ...] = ("landline", "mobile", "sms")
+
+
+def _sort_key(row: RateRow) -> tuple[str, str]:
+    return (row.destination.casefold(), row.iso_code)
+
+
+def diff_tables(old_rows: Iterable[RateRow], new_rows: Iterable[RateRow]) -> RateChanges:
+    """Compare two versions destination by destination (keyed by ISO code).
+
+    Rates are compared by value, so re-typing ``0.01`` as ``0.0100`` is not a change. Renaming a destination
+    or changing only its dial code is not reported. Output is sorted by destination name for stable messages.
+    """
+    old = {row.iso_code: row for row in old_rows}
+    new = {row.iso_code: row for row in new_rows}
+    added = sorted((row for code, row in new.items() if code not in old), key=_sort_key)
+    removed = sorted((row for code, row in old.items() if code not in new), key=_sort_key)
+    up: list[RateChange] = []
+    down: list[RateChange] = []
+    for row in sorted((row for code, row in new.items() if code in old), key=_sort_key):
+        before = old[row.iso_code]
+        for kind in _KINDS:
+            was, now = before.rate(kind), row.rate(kind)
+            if now != was:
+                change = RateChange(
+                    iso_code=row.iso_code, destination=row.destination, kind=kind, old=was, new=now
+                )
+                (up if now > was else down).append(change)
+    return RateChanges(added=tuple(added), removed=tuple(removed), increased=tuple(up), decreased=tuple(down))

@@ -1,0 +1,55 @@
+"""Which service account each Slack workspace (team id) is linked to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from store.clock import utcnow
+from store.db import Database
+from store.errors import NotFound
+from store.tables import AccountRow, WorkspaceLinkRow
+
+
+class WorkspaceRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def account_for_team(self, team_id: str) -> str | None:
+        async with self._db.session() as session:
+            return await session.scalar(
+                select(WorkspaceLinkRow.account_id).where(WorkspaceLinkRow.team_id == team_id)
+            )
+
+    async def link(
+        self, team_id: str, account_id: str, *, by: str | None = None, now: datetime | None = None
+    ) -> None:
+        """Link the workspace to the account, replacing any earlier link of that workspace."""
+        async with self._db.session() as session:
+            if await session.get(AccountRow, account_id) is None:
+                raise NotFound(f"account {account_id!r}")
+            row = await session.get(WorkspaceLinkRow, team_id)
+            if row is None:
+                row = WorkspaceLinkRow(team_id=team_id)
+                session.add(row)
+            if row.account_id != account_id:
+                row.account_id = account_id
+                row.linked_at = now or utcnow()
+                row.linked_by = by
+
+    async def unlink(self, team_id: str) -> bool:
+        async with self._db.session() as session:
+            result = await session.execute(
+                delete(WorkspaceLinkRow).where(WorkspaceLinkRow.team_id == team_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def teams_of(self, account_id: str) -> list[str]:
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(WorkspaceLinkRow.team_id)
+                .where(WorkspaceLinkRow.account_id == account_id)
+                .order_by(WorkspaceLinkRow.team_id)
+            )
+            return list(rows)

@@ -1,0 +1,160 @@
+"""Fixtures: a migrated database per backend, the fake Slack, and the real app wired to both.
+
+The whole suite runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set
+(CI sets it; an unreachable PostgreSQL then fails the run rather than skipping it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from bot.demo import load_demo
+from bot.devtools.fake_slack import FakeSlack
+from bot.server import create_web_app
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack_app import create_app
+from store import Store
+from store.migrate import upgrade_url
+from store.tables import Base
+from tests.slackdriver import SIGNING_SECRET, SlackDriver
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+# A fixed "now" for sample data, so views and snapshots do not drift with the calendar.
+DEMO_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://", 1)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if POSTGRES_URL is None:
+        return
+
+    async def check() -> None:
+        connection = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL), timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(check())
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {error}", returncode=3)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database at the latest migration: a template file on SQLite, a fresh database on PostgreSQL."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        asyncio.run(upgrade_url(url))
+        yield url
+        return
+    assert POSTGRES_URL is not None
+    name = f"myplan_test_{uuid.uuid4().hex[:10]}"
+    admin_dsn = _asyncpg_dsn(POSTGRES_URL)
+    asyncio.run(_pg_execute(admin_dsn, f'CREATE DATABASE "{name}"'))
+    url = _with_database(POSTGRES_URL, name)
+    try:
+        asyncio.run(upgrade_url(url))
+        yield url
+    finally:
+        asyncio.run(_pg_execute(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _pg_execute(dsn: str, sql: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def database_url(backend: str, migrated_url: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "db" / "myplan.db"
+        path.parent.mkdir()
+        shutil.copy(migrated_url.removeprefix("sqlite+aiosqlite:///"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    return migrated_url
+
+
+@pytest.fixture
+async def store(backend: str, database_url: str) -> AsyncIterator[Store]:
+    store = Store.from_url(database_url)
+    if backend == "postgresql":
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with store.db.session() as session:
+            await session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def demo(store: Store) -> Store:
+    """The sample account `demo`, linked to T0DEMO with U0DEMOADMIN as administrator."""
+    await load_demo(store, now=DEMO_NOW)
+    return store
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as slack:
+        yield slack
+        slack.assert_valid()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_slack: FakeSlack) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_api_url=fake_slack.api_url,
+        sales_channel="C0SALES",
+    )
+
+
+@pytest.fixture
+async def services(settings: Settings, store: Store) -> Services:
+    return Services(settings, store)
+
+
+@pytest.fixture
+async def http(services: Services) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+    """The real aiohttp app (bolt inside) on a loopback port."""
+    client = TestClient(TestServer(create_web_app(services, create_app(services))))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def slack(http: TestClient, fake_slack: FakeSlack) -> SlackDriver:  # type: ignore[type-arg]
+    return SlackDriver(http, fake_slack)

@@ -1,0 +1,75 @@
+"""The plan summary builder is a pure function: check its content and Slack's limits without I/O."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.demo import demo_document
+from bot.usage import percent_used, usage_bar, whole_percent
+from bot.views.common import money, quantity, slack_date
+from bot.views.plan import plan_message
+from store.domain.plan import Account, Allowance, Meter, PlanSnapshot, Subscription
+from tests.conftest import DEMO_NOW
+
+
+def snapshot_of_demo() -> PlanSnapshot:
+    doc = demo_document(DEMO_NOW)
+    assert doc.data_as_of is not None
+    return PlanSnapshot(
+        account=Account(
+            id="demo",
+            company_name=doc.company_name,
+            voip_rate_per_min=doc.voip_rate_per_min,
+            data_as_of=doc.data_as_of,
+        ),
+        subscription=Subscription(**doc.model_dump(include=set(Subscription.model_fields))),
+        allowances=tuple(
+            Allowance(meter=m, available=a.available, used=a.used) for m, a in doc.allowances.items()
+        ),
+    )
+
+
+def test_plan_message_is_valid_block_kit() -> None:
+    message = plan_message(snapshot_of_demo())
+    blocks = message.as_kwargs()["blocks"]
+    assert len(blocks) <= 50
+    for block in Block.parse_all(blocks):
+        block.validate_json()
+    assert "BUSINESS" in message.text
+
+
+@pytest.mark.parametrize(
+    ("used", "available", "bar", "shown"),
+    [
+        (0, 100, "▱▱▱▱▱▱▱▱▱▱", 0),
+        (3960, 5000, "▰▰▰▰▰▰▰▱▱▱", 79),
+        (Decimal("99.9"), 100, "▰▰▰▰▰▰▰▰▰▱", 100),
+        (120, 100, "▰▰▰▰▰▰▰▰▰▰", 120),
+        (5, 0, "▰▰▰▰▰▰▰▰▰▰", 100),
+    ],
+)
+def test_usage_bars(used: Decimal, available: int, bar: str, shown: int) -> None:
+    percent = percent_used(used, available)
+    assert usage_bar(percent) == bar
+    assert percent is not None
+    assert whole_percent(percent) == shown
+
+
+def test_money_and_quantities_are_exact() -> None:
+    assert money(Decimal("1299"), "USD") == "USD 1,299.00"
+    assert money(Decimal("0.005"), "HKD") == "HKD 0.01"
+    assert quantity(Decimal("37.50")) == "37.5"
+    assert quantity(12345) == "12,345"
+
+
+def test_dates_keep_their_day_for_every_reader() -> None:
+    from datetime import date
+
+    assert slack_date(date(2026, 12, 8)) == "<!date^1796731200^{date_long_pretty}|2026-12-08>"
+
+
+def test_meters_have_labels() -> None:
+    assert [m.label for m in Meter] == ["Voice call minutes", "Video call minutes", "Storage"]
