@@ -6,11 +6,11 @@ from enum import StrEnum
 
 
 class Action(StrEnum):
-    SHARE_PLAN = "plan.share"
-    OPEN_DASHBOARD = "plan.open_dashboard"
+    HOME_TAB = "home.tab"
 
 
 class Block(StrEnum):
+    HOME_TABS = "home.tabs"
     PLAN_SUMMARY = "plan.summary"
     PLAN_USAGE = "plan.usage"
     PLAN_NOTE = "plan.note"

@@ -6,12 +6,14 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import ack_then
 from bot.services import Services
-from handlers import plan
+from handlers import home, plan
+from handlers.home import HomeTabs
 from handlers.router import PlanCommands
 
 
-def register_all(app: AsyncApp, services: Services) -> PlanCommands:
+def register_all(app: AsyncApp, services: Services) -> None:
     commands = PlanCommands(services)
-    plan.register(commands)
+    tabs = HomeTabs(services)
+    plan.register(commands, tabs)
+    home.register(app, tabs)
     app.command("/plan")(ack_then(commands.dispatch))
-    return commands

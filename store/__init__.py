@@ -9,6 +9,7 @@ from store.accounts import AccountRepository
 from store.admins import AdminRepository
 from store.audit import AuditRepository
 from store.db import Database
+from store.home import HomeStateRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
 
@@ -23,6 +24,7 @@ class Store:
         self.admins = AdminRepository(db)
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
+        self.home = HomeStateRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

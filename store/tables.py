@@ -146,3 +146,14 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class HomeStateRow(Base):
+    """Which App Home tab each user last looked at, so the Home opens where they left it."""
+
+    __tablename__ = "home_state"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tab: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime]
