@@ -16,7 +16,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.errors import UserFacingError
 from bot.views.common import Message
-from bot.views.notices import failure_message, unavailable_message
+from bot.views.notices import failure_message, notice_modal, unavailable_message
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,16 +37,25 @@ def message_for(error: Exception) -> Message:
     return failure_message()
 
 
-async def report_error(error: Exception, respond: AsyncRespond | None) -> None:
-    """Tell the user what went wrong, ephemerally, where the request gave us a way to answer."""
+async def report_error(error: Exception, args: AsyncArgs) -> None:
+    """Tell the user what went wrong: ephemerally via response_url, else in their DM with the app."""
     message = message_for(error)
+    respond: AsyncRespond | None = args.respond  # None when the payload carries no response_url
     if respond is not None:
         await respond(**message.as_response())
+    elif (user_id := _user_id(args.body)) is not None:
+        await args.client.chat_postMessage(channel=user_id, **message.as_kwargs())
+
+
+def _user_id(body: dict[str, Any] | None) -> str | None:
+    user = (body or {}).get("user")
+    return user.get("id") if isinstance(user, dict) else (body or {}).get("user_id")
 
 
 async def handle_error(error: Exception, respond: AsyncRespond | None) -> None:
     """Bolt's global error handler (middleware failures and anything raised into bolt)."""
-    await report_error(error, respond)
+    if respond is not None:
+        await respond(**message_for(error).as_response())
 
 
 def ack_then(work: Work, **ack_kwargs: Any) -> Listener:
@@ -57,7 +66,32 @@ def ack_then(work: Work, **ack_kwargs: Any) -> Listener:
         try:
             await work(args)
         except Exception as error:  # every failure reaches the user and the log, via report_error
-            await report_error(error, args.respond)
+            await report_error(error, args)
 
     listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
+    return listener
+
+
+Check = Callable[[AsyncArgs], Awaitable[dict[str, Any]]]
+
+
+def check_then(check: Check, work: Work | None = None) -> Listener:
+    """For view submissions: `check` validates and returns the ack's arguments (`{}` closes the modal,
+    `{"response_action": "errors", "errors": {block_id: message}}` shows errors on fields); `work`
+    runs after the ack. A failure in `check` replaces the modal with the explanation."""
+
+    async def listener(args: AsyncArgs) -> None:
+        try:
+            response = await check(args)
+        except Exception as error:  # shown in the modal the user is looking at
+            await args.ack(response_action="update", view=notice_modal(message_for(error)).to_dict())
+            return
+        await args.ack(**response)
+        if work is not None and response.get("response_action") in (None, "clear"):
+            try:
+                await work(args)
+            except Exception as error:
+                await report_error(error, args)
+
+    listener.__name__ = listener.__qualname__ = getattr(check, "__name__", "listener")
     return listener

@@ -24,5 +24,7 @@ def test_commands_and_request_urls_point_at_slack_events() -> None:
 
 def test_home_tab_and_scopes() -> None:
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
-    assert {"commands", "chat:write", "im:write", "users:read"} <= set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "users:read"} <= set(
+        MANIFEST["oauth_config"]["scopes"]["bot"]
+    )
     assert "app_home_opened" in MANIFEST["settings"]["event_subscriptions"]["bot_events"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
 
 from bot.views.common import Message
 
@@ -49,3 +50,8 @@ def failure_message() -> Message:
 def plain(text: str, emoji: str = "") -> Message:
     shown = f"{emoji} {text}" if emoji else text
     return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=shown))])
+
+
+def notice_modal(message: Message, title: str = "My Plan") -> View:
+    """A modal that only explains something (replaces a modal whose submission could not be taken)."""
+    return View(type="modal", title=title, close="Close", blocks=list(message.blocks))
