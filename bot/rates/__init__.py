@@ -4,9 +4,10 @@ Domain objects (`RateRow`, `RateTable`, `RateChanges`, `diff_tables`) live in `s
 store can return them; they are re-exported here for convenience.
 """
 
-from bot.rates.csvio import HEADER, HEADER_LINE, RateFileError, check_rows, parse_csv, to_csv
+from bot.rates.csvio import HEADER, HEADER_LINE, Problem, RateFileError, check_rows, parse_csv, to_csv
 from bot.rates.estimate import (
     CallDuration,
+    CostKind,
     CostLine,
     Estimate,
     Quantity,
@@ -16,46 +17,55 @@ from bot.rates.estimate import (
     parse_rate_query,
 )
 from bot.rates.matcher import (
+    MAX_QUERY_LENGTH,
     NON_COUNTRY_REGIONS,
     Ambiguous,
     DestinationMatch,
     LineType,
     LookupResult,
+    MatchedBy,
     NoMatch,
     PhoneMatch,
     RateIndex,
     RatePage,
+    UnpricedKind,
     UnpricedNumber,
     is_known_region,
     normalize,
     region_name,
 )
 from bot.rates.sample import SAMPLE_LABEL, sample_rows, synthetic_rows
-from store.domain.rates import RateChange, RateChanges, RateRow, RateTable, diff_tables
+from store.domain.rates import RateChange, RateChanges, RateKind, RateRow, RateTable, diff_tables
 
 __all__ = [
     "HEADER",
     "HEADER_LINE",
+    "MAX_QUERY_LENGTH",
     "NON_COUNTRY_REGIONS",
     "SAMPLE_LABEL",
     "Ambiguous",
     "CallDuration",
+    "CostKind",
     "CostLine",
     "DestinationMatch",
     "Estimate",
     "LineType",
     "LookupResult",
+    "MatchedBy",
     "NoMatch",
     "PhoneMatch",
+    "Problem",
     "Quantity",
     "RateChange",
     "RateChanges",
     "RateFileError",
     "RateIndex",
+    "RateKind",
     "RatePage",
     "RateRow",
     "RateTable",
     "SmsCount",
+    "UnpricedKind",
     "UnpricedNumber",
     "check_rows",
     "diff_tables",

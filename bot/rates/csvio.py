@@ -33,6 +33,7 @@ _RATE_COLUMNS: Final = HEADER[3:]
 _DIAL = re.compile(r"^[0-9]{1,4}$")
 _ISO = re.compile(r"^[A-Z]{2}$")
 _DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_DESTINATION: Final = 100
 
 Problem = tuple[int, str]
@@ -75,6 +76,8 @@ def _check_cells(cells: list[str]) -> tuple[dict[str, object], list[str]]:
         reasons.append(f"iso_code {cells[1]!r} is not a known ISO 3166-1 alpha-2 code")
     if not destination:
         reasons.append("destination is empty")
+    elif _CONTROL.search(destination):
+        reasons.append("destination contains a line break or control character")
     elif len(destination) > _MAX_DESTINATION:
         reasons.append(f"destination is longer than {_MAX_DESTINATION} characters")
     for column, raw in zip(_RATE_COLUMNS, cells[3:], strict=True):

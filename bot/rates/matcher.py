@@ -55,6 +55,9 @@ _FRIENDLY_NAMES: Final[Mapping[str, str]] = {
     "VI": "U.S. Virgin Islands",
     "MK": "North Macedonia",
     "TW": "Taiwan",
+    "SX": "Sint Maarten",
+    "MF": "Saint Martin",
+    "BQ": "Caribbean Netherlands",
 }
 
 _HAND_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -164,8 +167,10 @@ def normalize(text: str) -> str:
     Applied to both the prebuilt names and the query, so "Côte d'Ivoire", "cote divoire" and
     "St. Lucia"/"Saint Lucia" meet on the same form.
     """
-    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = text.replace("&", " and ")
+    if not stripped.isascii():
+        decomposed = unicodedata.normalize("NFKD", stripped)
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     words = [_TOKEN_MAP.get(word, word) for word in _NON_WORD.sub(" ", stripped.casefold()).split()]
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
@@ -230,7 +235,7 @@ class UnpricedNumber:
 
 @dataclass(frozen=True, slots=True)
 class Ambiguous:
-    """Several destinations fit the query about equally well; at most five, best first."""
+    """Close to these destinations but not clearly one of them ("did you mean…?"): 1–5 rows, best first."""
 
     query: str
     suggestions: tuple[RateRow, ...]
@@ -384,6 +389,7 @@ class RateIndex:
         "_by_dial",
         "_by_iso",
         "_compact",
+        "_dial_matches",
         "_exact",
         "_iso_rank",
         "_prefix_keys",
@@ -405,12 +411,15 @@ class RateIndex:
         self._by_dial: dict[str, tuple[RateRow, ...]] = {}
         self._alpha3: dict[str, RateRow] = {}
         self._index_codes(rows, ranks)
+        self._dial_matches: dict[str, DestinationMatch] = {
+            code: self._shared_dial_match(code, group) for code, group in self._by_dial.items()
+        }
         self._exact: dict[str, tuple[int, ...]] = {}
         self._compact: dict[str, tuple[int, ...]] = {}
         self._index_names(norms, ranks)
         self._tiers: tuple[_FuzzyTier, _FuzzyTier] = self._fuzzy_tiers(set(norms))
         self._prefix_keys: list[str] = []
-        self._prefix_ranks: list[int] = []
+        self._prefix_ranks: list[tuple[int, ...]] = []
         self._index_prefixes(norms, ranks)
 
     @classmethod
@@ -474,33 +483,32 @@ class RateIndex:
         return tiers
 
     def _index_prefixes(self, norms: Sequence[str], ranks: Sequence[int]) -> None:
-        """Sorted (key, rank) pairs for `complete`: every word start of destination names and hand aliases,
-        pycountry names from their start, compact forms, ISO codes, alpha-3 codes and dial codes."""
-        pairs: set[tuple[str, int]] = set()
+        """Sorted keys (and the ranks each names) for `complete`: every word start of destination names and
+        hand aliases, pycountry names from their start, compact forms, ISO, alpha-3 and dial codes."""
+        keyed: dict[str, set[int]] = {}
 
-        def add(name: str, rank: int, word_starts: bool) -> None:
-            key = normalize(name)
+        def add(key: str, rank: int, word_starts: bool = False) -> None:
             if not key:
                 return
             words = key.split()
-            starts = range(len(words)) if word_starts else range(1)
-            pairs.update((" ".join(words[start:]), rank) for start in starts)
-            pairs.add((_compact(key), rank))
+            for start in range(len(words)) if word_starts else range(1):
+                keyed.setdefault(" ".join(words[start:]), set()).add(rank)
+            keyed.setdefault(_compact(key), set()).add(rank)
 
         for norm, rank in zip(norms, ranks, strict=True):
-            add(norm, rank, True)
+            add(norm, rank, word_starts=True)
         for code, rank in self._iso_rank.items():
             for alias in _HAND_ALIASES.get(code, ()):
-                add(alias, rank, True)
+                add(normalize(alias), rank, word_starts=True)
             for alias in _region_aliases(code, official=False):
-                add(alias, rank, False)
+                add(normalize(alias), rank)
         for rank, row in enumerate(self._sorted):
-            pairs.update(((row.iso_code.lower(), rank), (row.dial_code, rank)))
+            add(row.iso_code.lower(), rank)
+            add(row.dial_code, rank)
         for alpha3, row in self._alpha3.items():
-            pairs.add((alpha3, self._iso_rank[row.iso_code]))
-        ordered = sorted(pairs)
-        self._prefix_keys = [key for key, _ in ordered]
-        self._prefix_ranks = [rank for _, rank in ordered]
+            add(alpha3, self._iso_rank[row.iso_code])
+        self._prefix_keys = sorted(keyed)
+        self._prefix_ranks = [tuple(keyed[key]) for key in self._prefix_keys]
 
     # -- public reads --------------------------------------------------------------------------------------
 
@@ -539,10 +547,11 @@ class RateIndex:
         for position in range(start, len(self._prefix_keys)):
             if not self._prefix_keys[position].startswith(key):
                 break
-            ranks.add(self._prefix_ranks[position])
+            ranks.update(self._prefix_ranks[position])
         if ranks:
             return [self._sorted[rank] for rank in heapq.nsmallest(limit, ranks)]
-        return [self._sorted[rank] for rank, _ in self._fuzzy_ranked(key, deep=True)[: min(limit, 10)]]
+        ranked = self._fuzzy_ranked(key) or self._fuzzy_ranked(key, deep=True)
+        return [self._sorted[rank] for rank, _ in ranked[: min(limit, 10)]]
 
     def lookup(self, query: str, default_region: str | None = None) -> LookupResult:
         """Resolve a name, ISO code, dial code or phone number. Never raises; garbage gives `NoMatch`.
@@ -614,19 +623,17 @@ class RateIndex:
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if top >= _ACCEPT and runner_up < top - _MARGIN:
             return DestinationMatch(self._sorted[ranked[0][0]], "fuzzy")
-        close = [rank for rank, score in ranked if score >= max(_SUGGEST, top - 10.0)]
-        if len(close) == 1:
-            return DestinationMatch(self._sorted[close[0]], "fuzzy")
-        if close:
+        close = [rank for rank, score in ranked if score >= max(_SUGGEST, top - _MARGIN)]
+        if close:  # a lone weak candidate is offered ("did you mean…?"), never priced as if asked for
             return Ambiguous(text, tuple(self._sorted[rank] for rank in close[:_MAX_SUGGESTIONS]))
         return NoMatch(query=text, closest=tuple(self._sorted[rank] for rank, _ in ranked[:_MAX_CLOSEST]))
 
     # -- dial codes ----------------------------------------------------------------------------------------
 
     def _lookup_dial_code(self, text: str, digits: str) -> LookupResult:
-        rows = self._by_dial.get(digits)
-        if rows:
-            return self._shared_dial_match(digits, rows)
+        match = self._dial_matches.get(digits)
+        if match is not None:
+            return match
         resolved = self._resolve_prefix(digits)
         return resolved or NoMatch(
             query=text, hint=f"No destination in the rate table has dial code +{digits}."
@@ -649,9 +656,9 @@ class RateIndex:
         phonenumbers' leading-digit metadata picks the region, else the country code's shared match.
         """
         for length in range(min(len(digits), _MAX_DIAL_DIGITS), 0, -1):
-            rows = self._by_dial.get(digits[:length])
-            if rows and not phonenumbers.region_codes_for_country_code(int(digits[:length])):
-                return self._shared_dial_match(digits[:length], rows)
+            match = self._dial_matches.get(digits[:length])
+            if match is not None and not phonenumbers.region_codes_for_country_code(int(digits[:length])):
+                return match
         for length in (1, 2, 3):
             country_code = int(digits[:length])
             regions = phonenumbers.region_codes_for_country_code(country_code)
@@ -660,8 +667,7 @@ class RateIndex:
             matching = _leading_digit_regions(country_code, digits[length:])
             if len(matching) == 1 and (row := self._by_iso.get(matching[0])) is not None:
                 return DestinationMatch(row, "dial_code")
-            rows = self._by_dial.get(digits[:length])
-            return self._shared_dial_match(digits[:length], rows) if rows else None
+            return self._dial_matches.get(digits[:length])
         return None
 
     # -- phone numbers -------------------------------------------------------------------------------------
@@ -728,8 +734,8 @@ class RateIndex:
 
     def _main_row(self, country_code: int) -> RateRow | None:
         """Context for a number whose region phonenumbers cannot tell: the code's main destination."""
-        rows = self._by_dial.get(str(country_code))
-        return self._shared_dial_match(str(country_code), rows).row if rows else None
+        match = self._dial_matches.get(str(country_code))
+        return match.row if match is not None else None
 
     @staticmethod
     def _place(row: RateRow | None, region: str | None, number: PhoneNumber) -> str:

@@ -35,7 +35,11 @@ DialCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
 IsoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 """ISO 3166-1 alpha-2 code (or a documented non-country region such as ``XK``), upper case."""
 
-Destination = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Destination = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+]
+"""A display name: one line, no control characters (it ends up in Slack text and CSV cells)."""
 
 RateKind = Literal["landline", "mobile", "sms"]
 
