@@ -22,12 +22,12 @@ class AccountRepository:
         self._db = db
 
     async def exists(self, account_id: str) -> bool:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await session.get(AccountRow, account_id) is not None
 
     async def snapshot(self, account_id: str) -> PlanSnapshot:
         """The account's plan as of now; raises NotFound for an unknown account."""
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             account = await session.get(AccountRow, account_id)
             subscription = await session.get(SubscriptionRow, account_id)
             if account is None or subscription is None:

@@ -42,7 +42,7 @@ class AdminRepository:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def list(self, account_id: str) -> list[str]:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = await session.scalars(
                 select(AdministratorRow.user_id)
                 .where(AdministratorRow.account_id == account_id)
@@ -51,5 +51,5 @@ class AdminRepository:
             return list(rows)
 
     async def is_admin(self, account_id: str, user_id: str) -> bool:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await session.get(AdministratorRow, (account_id, user_id)) is not None

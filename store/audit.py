@@ -61,6 +61,6 @@ class AuditRepository:
         query = select(AuditRow).where(AuditRow.account_id == account_id)
         if action is not None:
             query = query.where(AuditRow.action == action)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = await session.scalars(query.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit))
             return [AuditEntry.model_validate(row) for row in rows]

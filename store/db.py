@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from store.errors import StoreUnavailable
 
 # Connection-level failures: the database is down or unreachable, not a bug in a query.
+READ_ONLY = "myplan_read_only"
 _OUTAGE_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 
@@ -31,20 +33,43 @@ def normalize_database_url(url: str) -> str:
 
 def create_engine(url: str) -> AsyncEngine:
     url = normalize_database_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        # NullPool: a fresh connection per checkout, so a database file that disappears and
-        # comes back is noticed at once, and no connection is shared across event loops.
-        engine = create_async_engine(url, poolclass=NullPool)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, pool_size=5, max_overflow=10, pool_timeout=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        if parsed.database and parsed.database != ":memory:":
+            event.listen(engine.sync_engine, "checkout", _file_must_exist(Path(parsed.database)))
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5)
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # We issue BEGIN ourselves (below) instead of the driver's deferred one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Writers take the write lock at BEGIN: a deferred transaction that reads and then writes gets
+    SQLITE_BUSY at once (no busy wait) when another writer went first; IMMEDIATE waits its turn.
+    Read-only sessions stay deferred, so in WAL mode they never wait."""
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _file_must_exist(path: Path) -> Callable[..., None]:
+    """A pooled connection keeps its file open even if the file goes away; notice that, as an outage."""
+
+    def check(_dbapi_connection: object, _record: object, _proxy: object) -> None:
+        if not path.exists():
+            raise DisconnectionError(f"database file {path} is missing")
+
+    return check
 
 
 class Database:
@@ -63,10 +88,14 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed when the block succeeds, rolled back otherwise."""
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed when the block succeeds, rolled back otherwise.
+
+        `read_only` sessions promise not to write (on SQLite they do not take the write lock)."""
         try:
             async with self._sessions() as session, session.begin():
+                if read_only:
+                    await session.connection(execution_options={READ_ONLY: True})
                 yield session
         except _OUTAGE_ERRORS as error:
             raise StoreUnavailable(
@@ -96,3 +125,7 @@ def _join_sqlite_workers(timeout: float = 5.0) -> None:
     for thread in threading.enumerate():
         if "_connection_worker_thread" in thread.name:
             thread.join(timeout)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -12,7 +12,7 @@ class HomeStateRepository:
         self._db = db
 
     async def last_tab(self, team_id: str, user_id: str) -> str | None:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             row = await session.get(HomeStateRow, (team_id, user_id))
             return row.tab if row else None
 

@@ -54,7 +54,7 @@ class UsageRepository:
                     allowance.used_at = reading.at
 
     async def history(self, account_id: str, meter: str, *, since: datetime) -> list[Reading]:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = await session.scalars(
                 select(UsageReadingRow)
                 .where(

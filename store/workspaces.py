@@ -17,7 +17,7 @@ class WorkspaceRepository:
         self._db = db
 
     async def account_for_team(self, team_id: str) -> str | None:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await session.scalar(
                 select(WorkspaceLinkRow.account_id).where(WorkspaceLinkRow.team_id == team_id)
             )
@@ -46,7 +46,7 @@ class WorkspaceRepository:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def teams_of(self, account_id: str) -> list[str]:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = await session.scalars(
                 select(WorkspaceLinkRow.team_id)
                 .where(WorkspaceLinkRow.account_id == account_id)

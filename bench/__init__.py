@@ -1,0 +1,1 @@
+"""Benchmarks: run `python -m bench` (see README, Performance). Not part of the test suite."""
