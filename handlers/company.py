@@ -30,12 +30,14 @@ from bot.views.company import (
     form_from_state,
     history_message,
     history_modal,
+    unavailable_response,
 )
 from bot.views.home import HomeTab
 from handlers.home import HomeRequest, HomeTabs
 from handlers.router import CommandRequest, PlanCommands
 from store.company import CompanyConflict
 from store.domain.company import CompanySave
+from store.errors import StoreUnavailable
 
 EDIT: Final = "edit Company Information"
 SEE_HISTORY: Final = "see the change history of Company Information"
@@ -96,6 +98,13 @@ class CompanyHandlers:
 
     async def check_submission(self, args: AsyncArgs) -> dict[str, Any]:
         """Validate and save before the ack, so errors and conflicts show on the modal itself."""
+        try:
+            return await self._check_and_save(args)
+        except StoreUnavailable:
+            # Keep the modal open with everything typed in it, rather than replacing it with a notice.
+            return unavailable_response()
+
+    async def _check_and_save(self, args: AsyncArgs) -> dict[str, Any]:
         tenant, user_id = tenant_of(args.context), _user_id(args)
         await tenant.require_admin(user_id, EDIT)  # a forged submission from a non-admin stops here
         account_id = await tenant.account_id()  # from the workspace, never from the payload

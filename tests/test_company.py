@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.demo import DEMO_ACCOUNT, demo_document
-from bot.devtools.fake_slack import FakeSlack, validate_view
+from bot.devtools.fake_slack import FakeSlack, RecordedCall, validate_view
 from bot.devtools.signing import block_actions_payload, block_suggestion_payload, view_submission_payload
 from bot.ids import Action, Block, Callback
 from bot.views.company import FIELD_BLOCKS
@@ -24,6 +24,7 @@ from store.domain.company import (
     CompanyField,
     CompanyInfo,
 )
+from store.errors import StoreUnavailable
 from store.tables import AccountRow
 from tests.conftest import DEMO_NOW
 from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
@@ -53,10 +54,13 @@ def edit_click(user: str = ADMIN, *, response_url: str | None = None) -> dict[st
 
 async def open_editor(slack: SlackDriver, fake_slack: FakeSlack, user: str = ADMIN) -> dict[str, Any]:
     """Click Edit and return the modal Slack was asked to open."""
+
+    def mine(call: RecordedCall) -> bool:
+        return bool(call.params["trigger_id"] == f"trigger.{user}")
+
+    earlier = len([call for call in fake_slack.calls_to("views.open") if mine(call)])
     assert (await slack.interact(edit_click(user))).status == 200
-    opened = await fake_slack.wait_for(
-        "views.open", where=lambda c: c.params["trigger_id"] == f"trigger.{user}"
-    )
+    opened = await fake_slack.wait_for("views.open", where=mine, count=earlier + 1)
     view: dict[str, Any] = opened.params["view"]
     return view
 
@@ -481,6 +485,24 @@ async def test_a_change_from_the_billing_platform_also_conflicts(
 
     assert answer["response_action"] == "update"
     assert (await company(demo)).email == "billing@example.com"
+
+
+async def test_a_store_outage_at_submit_keeps_the_modal_open(
+    slack: SlackDriver, fake_slack: FakeSlack, demo: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = await open_editor(slack, fake_slack)
+
+    async def unavailable(*_: Any, **__: Any) -> None:
+        raise StoreUnavailable("connection refused")
+
+    monkeypatch.setattr(demo.company, "save", unavailable)
+    answer = await submit(slack, view, contact_person="Ada Lovelace")
+
+    assert answer["response_action"] == "errors"
+    assert (
+        "can't reach its data store right now, so nothing was saved"
+        in answer["errors"][Block.COMPANY_COUNTRY]
+    )
 
 
 # --- who may save ----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -42,6 +43,7 @@ from store.domain.company import (
 TITLE: Final = "Company Information"
 MAX_OPTIONS: Final = 100  # Slack's limit for an external select's options
 MAX_OPTION_TEXT: Final = 75
+SLACK_USER_ID: Final = re.compile(r"[UW][A-Z0-9]{2,}")
 MAX_SHOWN_VALUE: Final = 120  # per value in history and conflict lists, so a section stays under 3000
 
 #: The input block of each field in the edit modal (the keys of `response_action: errors`).
@@ -103,7 +105,7 @@ def last_changed(info: CompanyInfo) -> str:
     """'Last changed … by @someone' (a change from the billing platform has no Slack user)."""
     if info.updated_at is None:
         return "Not changed since the account was set up."
-    who = f" by <@{info.updated_by}>" if info.updated_by else " from the service account's records"
+    who = f" by {_who(info.updated_by)}" if info.updated_by else " from the service account's records"
     return f"Last changed {slack_datetime(info.updated_at)}{who}."
 
 
@@ -169,6 +171,11 @@ def _change_line(change: CompanyChange) -> str:
     return f"• *{FIELD_LABELS[change.field]}*: {before} → {after}"
 
 
+def _who(actor: str) -> str:
+    """A Slack user as a mention; any other actor (an import, the billing platform) as plain text."""
+    return f"<@{actor}>" if SLACK_USER_ID.fullmatch(actor) else escape(actor)
+
+
 def history_blocks(revisions: Sequence[CompanyRevision]) -> list[Block]:
     if not revisions:
         return [
@@ -176,7 +183,7 @@ def history_blocks(revisions: Sequence[CompanyRevision]) -> list[Block]:
         ]
     blocks: list[Block] = []
     for revision in revisions:
-        lines = [f"*{slack_datetime(revision.at)}* · <@{revision.actor}>"]
+        lines = [f"*{slack_datetime(revision.at)}* · {_who(revision.actor)}"]
         lines += [_change_line(change) for change in revision.changes]
         blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), 3000))))
     return blocks
@@ -304,7 +311,7 @@ def conflict_notice(current: CompanyInfo | None, yours: CompanyDetails) -> Secti
     """Why the save was refused, and where what is saved now differs from what the user typed."""
     lines = [":warning: *Someone else saved Company Information while you were editing.*"]
     if current is not None and current.updated_at is not None:
-        who = f"<@{current.updated_by}>" if current.updated_by else "The billing platform"
+        who = _who(current.updated_by) if current.updated_by else "The billing platform"
         lines.append(f"{who} saved it {slack_datetime(current.updated_at)}.")
     lines.append("Nothing of yours has been saved yet; what you typed is still below.")
     differences = diff_company(current, yours)
@@ -334,6 +341,12 @@ def error_response(errors: FieldErrors) -> dict[str, Any]:
         "response_action": "errors",
         "errors": {FIELD_BLOCKS[field]: message for field, message in errors.items()},
     }
+
+
+def unavailable_response() -> dict[str, Any]:
+    """The store is down: say so on the first field, keeping the modal (and what was typed) open."""
+    message = "My Plan can't reach its data store right now, so nothing was saved. Please press Save again in a minute."
+    return {"response_action": "errors", "errors": {FIELD_BLOCKS[COMPANY_FIELDS[0]]: message}}
 
 
 class _Selected(BaseModel):
