@@ -30,3 +30,22 @@ class NotAdmin(UserFacingError):
         self.admins = admins
         who = ", ".join(f"<@{a}>" for a in admins) if admins else "a workspace admin"
         super().__init__(f"Only administrators can {what}. Ask {who}.")
+
+
+class ExpiredForm(UserFacingError):
+    """A submitted form no longer matches what it was opened for (or was not one of ours)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"This form has expired. Please open {what} again.")
+
+
+class NoticeNotPosted(UserFacingError):
+    """The change was saved, but the notice about it could not be posted to the channel."""
+
+    def __init__(self, what: str, channel_id: str, reason: str) -> None:
+        self.channel_id = channel_id
+        self.reason = reason
+        super().__init__(
+            f"{what} was saved, but I couldn't post the notice to <#{channel_id}> ({reason})."
+            " Invite me to that channel, or ask an administrator to choose another alerts channel."
+        )

@@ -40,8 +40,8 @@ def message_for(error: Exception) -> Message:
 async def report_error(error: Exception, args: AsyncArgs) -> None:
     """Tell the user what went wrong: ephemerally via response_url, else in their DM with the app."""
     message = message_for(error)
-    respond: AsyncRespond | None = args.respond
-    if respond is not None and respond.response_url is not None:
+    respond: AsyncRespond = args.respond  # bolt always builds one; it only works with a response_url
+    if respond.response_url:
         await respond(**message.as_response())
     elif (user_id := _user_id(args.body)) is not None:
         await args.client.chat_postMessage(channel=user_id, **message.as_kwargs())
@@ -54,7 +54,7 @@ def _user_id(body: dict[str, Any] | None) -> str | None:
 
 async def handle_error(error: Exception, respond: AsyncRespond | None) -> None:
     """Bolt's global error handler (middleware failures and anything raised into bolt)."""
-    if respond is not None and respond.response_url is not None:
+    if respond is not None and respond.response_url:
         await respond(**message_for(error).as_response())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from store.accounts import AccountRepository
 from store.admins import AdminRepository
 from store.audit import AuditRepository
+from store.company import CompanyRepository
 from store.db import Database
 from store.home import HomeStateRepository
 from store.usage import UsageRepository
@@ -24,6 +25,7 @@ class Store:
         self.admins = AdminRepository(db)
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
+        self.company = CompanyRepository(db)
         self.home = HomeStateRepository(db)
 
     @classmethod

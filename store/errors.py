@@ -11,3 +11,7 @@ class StoreUnavailable(StoreError):
 
 class NotFound(StoreError):
     """The thing asked for does not exist (or belongs to another account)."""
+
+
+class Conflict(StoreError):
+    """Someone else changed the record after it was read: the write was refused, nothing was overwritten."""

@@ -101,3 +101,22 @@ def diff_company(before: CompanyDetails | None, after: CompanyDetails) -> list[C
         if old != new:
             changes.append(CompanyChange(field=field, before=old, after=new))
     return changes
+
+
+class CompanySave(BaseModel):
+    """The outcome of a save: the information as now stored and what the save changed (maybe nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    info: CompanyInfo
+    changes: tuple[CompanyChange, ...]
+
+
+class CompanyRevision(BaseModel):
+    """One save in the audit trail: who changed which fields, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: str
+    at: datetime
+    changes: tuple[CompanyChange, ...]
