@@ -30,3 +30,13 @@ class NotAdmin(UserFacingError):
         self.admins = admins
         who = ", ".join(f"<@{a}>" for a in admins) if admins else "a workspace admin"
         super().__init__(f"Only administrators can {what}. Ask {who}.")
+
+
+class NotFoundHere(UserFacingError):
+    """A payload names something that is not the requesting workspace's (or no longer exists).
+
+    Said the same way whether it belongs to another account or never existed, so nothing leaks."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"I can't find {what} in this workspace's account.")
+        self.what = what
