@@ -25,6 +25,7 @@ from bot.ids import Action, Callback
 from bot.ids import Block as BlockId
 from bot.usage import is_high, percent_used, whole_percent
 from bot.views.common import Message, money, quantity, slack_date, slack_datetime, truncate, usage_line
+from bot.views.notices import plain
 from store.domain.plan import FeatureKey, FeatureStatus, Meter, PlanSnapshot
 from store.domain.upgrades import (
     MAX_NOTE_CHARS,
@@ -381,36 +382,35 @@ def _sales_actions(request: UpgradeRequest) -> ActionsBlock | None:
 # ---------------------------------------------------------------------------- what the requester hears
 
 
-def _say(text: str) -> Message:
-    return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
-
-
 def delivery_message(request: UpgradeRequest) -> Message:
     """What the requester is told once the request is stored and (perhaps) posted to Sales."""
     what = f"*{wanted(request)}* (`{request.id}`)"
     match request.delivery:
         case Delivery.DELIVERED:
-            return _say(
-                f":outbox_tray: Your request {what} is with the Sales team, with your plan and usage "
-                "attached. You'll get a message here when they pick it up."
+            return plain(
+                f"Your request {what} is with the Sales team, with your plan and usage "
+                "attached. You'll get a message here when they pick it up.",
+                ":outbox_tray:",
             )
         case Delivery.NO_CHANNEL:
-            return _say(
-                f":warning: Your request {what} is saved, but *Sales has not been notified*: no sales "
+            return plain(
+                f"Your request {what} is saved, but *Sales has not been notified*: no sales "
                 "channel is set up for My Plan (`SALES_CHANNEL`). Please contact your account manager "
-                "directly, and ask whoever runs My Plan to set the sales channel."
+                "directly, and ask whoever runs My Plan to set the sales channel.",
+                ":warning:",
             )
-        case _:
+        case Delivery.FAILED | Delivery.PENDING:
             reason = f" (Slack said `{request.delivery_error}`)" if request.delivery_error else ""
-            return _say(
-                f":warning: Your request {what} is saved, but *it could not be posted to the Sales "
+            return plain(
+                f"Your request {what} is saved, but *it could not be posted to the Sales "
                 f"channel*{reason}. It is marked undelivered; please contact your account manager "
-                "directly, or ask whoever runs My Plan to invite the app to the sales channel."
+                "directly, or ask whoever runs My Plan to invite the app to the sales channel.",
+                ":warning:",
             )
 
 
 def duplicate_message(request: UpgradeRequest) -> Message:
-    return _say(
+    return plain(
         f"You sent this same request a moment ago: *{wanted(request)}* (`{request.id}`). "
         "No second request was made."
     )
@@ -420,11 +420,13 @@ def progress_message(request: UpgradeRequest) -> Message:
     """The requester's DM when Sales acknowledges or completes their request."""
     what = f"*{wanted(request)}* (`{request.id}`)"
     if request.status == UpgradeStatus.DONE:
-        return _say(f":white_check_mark: Sales marked your request {what} as done (<@{request.done_by}>).")
-    return _say(f":eyes: Sales acknowledged your request {what}: <@{request.acknowledged_by}> is on it.")
+        return plain(
+            f"Sales marked your request {what} as done (<@{request.done_by}>).", ":white_check_mark:"
+        )
+    return plain(f"Sales acknowledged your request {what}: <@{request.acknowledged_by}> is on it.", ":eyes:")
 
 
 def already_message(request: UpgradeRequest) -> Message:
     """For a Sales click that changes nothing (someone got there first)."""
     who = request.done_by if request.status == UpgradeStatus.DONE else request.acknowledged_by
-    return _say(f"Request `{request.id}` is already {request.status.value} (<@{who}>).")
+    return plain(f"Request `{request.id}` is already {request.status.value} (<@{who}>).")
