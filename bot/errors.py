@@ -49,3 +49,13 @@ class NoticeNotPosted(UserFacingError):
             f"{what} was saved, but I couldn't post the notice to <#{channel_id}> ({reason})."
             " Invite me to that channel, or ask an administrator to choose another alerts channel."
         )
+
+
+class NotFoundHere(UserFacingError):
+    """A payload names something that is not the requesting workspace's (or no longer exists).
+
+    Said the same way whether it belongs to another account or never existed, so nothing leaks."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"I can't find {what} in this workspace's account.")
+        self.what = what

@@ -11,6 +11,15 @@ class Action(StrEnum):
     COMPANY_HISTORY = "company.history"
     COMPANY_COUNTRY = "company.country"  # the external select; its options listener too
     COMPANY_TEXT = "company.text"  # every text input of the edit modal (the block says which field)
+    PLAN_UPGRADE = "plan.upgrade"
+    PLAN_SHARE = "plan.share"
+    FEATURE_MENU = "feature.menu"  # one overflow per feature; the option's value names it
+    UPGRADE_KIND = "upgrade.kind"
+    UPGRADE_QUANTITY = "upgrade.quantity"
+    UPGRADE_FEATURE = "upgrade.feature"
+    UPGRADE_NOTE = "upgrade.note"
+    UPGRADE_ACKNOWLEDGE = "upgrade.acknowledge"
+    UPGRADE_DONE = "upgrade.done"
 
 
 class Block(StrEnum):
@@ -30,7 +39,17 @@ class Block(StrEnum):
     COMPANY_CONTACT_PERSON = "company.field.contact_person"
     COMPANY_CONTACT_NUMBER = "company.field.contact_number"
     COMPANY_EMAIL = "company.field.email"
+    PLAN_FEATURES = "plan.features"  # the one-line feature overview under `/plan`
+    FEATURE = "feature"  # prefix: "feature.<key>", one section per feature
+    UPGRADE_KIND = "upgrade.kind"
+    UPGRADE_QUANTITY = "upgrade.quantity"
+    UPGRADE_FEATURE = "upgrade.feature"
+    UPGRADE_NOTE = "upgrade.note"
+    SALES_REQUEST = "sales.request"
+    SALES_USAGE = "sales.usage"
+    SALES_ACTIONS = "sales.actions"
 
 
 class Callback(StrEnum):
     COMPANY_EDIT = "company.edit"
+    UPGRADE = "upgrade.request"

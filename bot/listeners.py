@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserFacingError
 from bot.views.common import Message
@@ -38,13 +39,39 @@ def message_for(error: Exception) -> Message:
 
 
 async def report_error(error: Exception, args: AsyncArgs) -> None:
-    """Tell the user what went wrong: ephemerally via response_url, else in their DM with the app."""
+    """Tell the user what went wrong: ephemerally via response_url; for a click on the App Home, in a
+    modal where they are looking; else in their DM with the app."""
     message = message_for(error)
-    respond: AsyncRespond = args.respond  # bolt always builds one; it only works with a response_url
-    if respond.response_url:
+    if (respond := responder(args)) is not None:
         await respond(**message.as_response())
+    elif await _explain_in_modal(args, message):
+        return
     elif (user_id := _user_id(args.body)) is not None:
         await args.client.chat_postMessage(channel=user_id, **message.as_kwargs())
+
+
+def responder(args: AsyncArgs) -> AsyncRespond | None:
+    """`respond` when the payload carries a response_url (bolt provides one that raises otherwise)."""
+    respond: AsyncRespond | None = args.respond
+    return respond if respond is not None and respond.response_url else None
+
+
+async def _explain_in_modal(args: AsyncArgs, message: Message) -> bool:
+    """Open a modal with the explanation when the click came from the App Home (which has no
+    response_url). False when that is not the case, or the trigger has expired."""
+    body = args.body or {}
+    view = body.get("view")
+    trigger_id = body.get("trigger_id")
+    if body.get("type") != "block_actions" or not isinstance(view, dict) or view.get("type") != "home":
+        return False
+    if not trigger_id:
+        return False
+    try:
+        await args.client.views_open(trigger_id=trigger_id, view=notice_modal(message).to_dict())
+    except SlackApiError as failure:
+        log.info("could not explain in a modal (%s); sending a DM instead", failure.response.get("error"))
+        return False
+    return True
 
 
 def _user_id(body: dict[str, Any] | None) -> str | None:

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import ack_then
 from bot.services import Services
-from handlers import company, home, plan
+from handlers import company, features, home, plan, upgrade
 from handlers.home import HomeTabs
 from handlers.router import PlanCommands
 
@@ -14,7 +14,9 @@ from handlers.router import PlanCommands
 def register_all(app: AsyncApp, services: Services) -> None:
     commands = PlanCommands(services)
     tabs = HomeTabs(services)
-    plan.register(commands, tabs)
+    plan.register(app, services, commands, tabs)
     company.register(app, commands, tabs, services)
+    features.register(app, services)
+    upgrade.register(app, services, commands)
     home.register(app, tabs)
     app.command("/plan")(ack_then(commands.dispatch))

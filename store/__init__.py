@@ -11,6 +11,7 @@ from store.audit import AuditRepository
 from store.company import CompanyRepository
 from store.db import Database
 from store.home import HomeStateRepository
+from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
 
@@ -27,6 +28,7 @@ class Store:
         self.audit = AuditRepository(db)
         self.company = CompanyRepository(db)
         self.home = HomeStateRepository(db)
+        self.upgrades = UpgradeRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from store.coltypes import Money, UTCDateTime
@@ -157,3 +157,36 @@ class HomeStateRow(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tab: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime]
+
+
+class UpgradeRequestRow(Base):
+    """An upgrade or add-on request to Sales, with the usage evidence posted to the sales channel."""
+
+    __tablename__ = "upgrade_requests"
+    __table_args__ = (
+        # A double submit (same user, same request, same minute) lands on the same key: one request.
+        UniqueConstraint("account_id", "dedupe_key", name="uq_upgrade_requests_account_dedupe"),
+        Index("ix_upgrade_requests_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    feature: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(32))
+    done_at: Mapped[datetime | None]
+    delivery: Mapped[str] = mapped_column(String(16))
+    sales_channel: Mapped[str | None] = mapped_column(String(32))
+    sales_ts: Mapped[str | None] = mapped_column(String(32))
+    delivery_error: Mapped[str | None] = mapped_column(String(100))

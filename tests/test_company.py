@@ -257,13 +257,13 @@ async def test_the_country_select_searches_as_you_type(slack: SlackDriver) -> No
     assert await options("no such place") == []
 
 
-async def test_staff_clicking_edit_on_the_home_tab_are_told_by_dm(
+async def test_staff_clicking_edit_on_the_home_tab_are_told_in_a_notice(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     await slack.interact(edit_click(STAFF))
-    told = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == STAFF)
+    told = await fake_slack.wait_for("views.open")
     assert "Only administrators can edit Company Information" in all_text(told.params)
-    assert fake_slack.calls_to("views.open") == []
+    assert told.params["view"].get("submit") is None  # an explanation, not the edit form
 
 
 async def test_staff_cannot_open_the_modal(slack: SlackDriver, fake_slack: FakeSlack) -> None:

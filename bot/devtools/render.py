@@ -50,6 +50,9 @@ def render_blocks(blocks: list[dict[str, Any]]) -> str:
             lines.append("  ".join(_element(e) for e in block.get("elements", [])))
         elif kind == "divider":
             lines.append("-" * 60)
+        elif kind == "input":
+            optional = " (optional)" if block.get("optional") else ""
+            lines.append(f"{_text(block.get('label'))}{optional}: [{block.get('element', {}).get('type')}]")
         else:
             lines.append(f"[{kind} block]")
     return "\n".join(lines)

@@ -5,13 +5,14 @@ Lets a newcomer see the bot work without a Slack workspace.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
 from aiohttp import web
 from pydantic import AnyHttpUrl, SecretStr
 
-from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.render import builder_link, render_blocks
 from bot.devtools.signing import signed_headers, slash_command_body
 from bot.server import create_web_app
@@ -53,17 +54,30 @@ async def try_slash_command(settings: Settings, command_text: str, *, team_id: s
             ):
                 acked_ms = (time.perf_counter() - started) * 1000
                 status = response.status
-            reply = await slack.wait_for("response_url", timeout=10)
+            reply = await _first_answer(slack)
         finally:
             await runner.cleanup()
             await services.store.close()
-        blocks = reply.params.get("blocks") or []
+        view = reply.params.get("view") or {}
+        blocks = reply.params.get("blocks") or view.get("blocks") or []
+        title = f"[modal: {view['title']['text']}]\n" if view.get("title") else ""
         return "\n".join(
             [
                 f"{command_text}  →  HTTP {status}, acked in {acked_ms:.0f} ms (workspace {team_id}, user {user_id})",
                 "",
-                render_blocks(blocks) if blocks else str(reply.params.get("text", "")),
+                title + (render_blocks(blocks) if blocks else str(reply.params.get("text", ""))),
                 "",
                 f"See it as Slack shows it: {builder_link(blocks)}",
             ]
         )
+
+
+async def _first_answer(slack: FakeSlack) -> RecordedCall:
+    """The reply to the command: a message to its response_url, or a modal it opened."""
+    waits = [
+        asyncio.create_task(slack.wait_for(method, timeout=10)) for method in ("response_url", "views.open")
+    ]
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return done.pop().result()

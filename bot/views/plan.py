@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, SectionBlock
+from collections import Counter
 
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.ids import Action
 from bot.ids import Block as BlockId
 from bot.usage import is_high, percent_used
 from bot.views.common import Message, as_of_context, money, quantity, slack_date, truncate, usage_line
-from store.domain.plan import Meter, PlanSnapshot
+from store.domain.plan import FeatureStatus, Meter, PlanSnapshot
 
 
 def summary_blocks(plan: PlanSnapshot) -> list[Block]:
@@ -51,8 +62,44 @@ def summary_text(plan: PlanSnapshot) -> str:
     return "; ".join(parts)
 
 
+def plan_actions(*, share: bool) -> ActionsBlock:
+    """Upgrade (administrators; others are told whom to ask) and, on a private reply, Share in channel."""
+    buttons = [ButtonElement(text="Upgrade", action_id=Action.PLAN_UPGRADE, value="upgrade", style="primary")]
+    if share:
+        buttons.append(ButtonElement(text="Share in channel", action_id=Action.PLAN_SHARE, value="share"))
+    return ActionsBlock(block_id=BlockId.PLAN_ACTIONS, elements=buttons)
+
+
+def feature_overview(plan: PlanSnapshot) -> ContextBlock:
+    """One line under `/plan`: how many features are in each status."""
+    counts = Counter(f.status for f in plan.features)
+    wording = {
+        FeatureStatus.AVAILABLE: "available",
+        FeatureStatus.PENDING: "need configuring",
+        FeatureStatus.PROCESSING: "being activated",
+        FeatureStatus.LOCKED: "locked",
+    }
+    parts = [f"{counts[s]} {wording[s]}" for s in FeatureStatus if counts[s]]
+    summary = " · ".join(parts) if parts else "none listed yet"
+    return ContextBlock(
+        block_id=BlockId.PLAN_FEATURES,
+        elements=[MarkdownTextObject(text=f"*Features:* {summary} — `/plan features` for details")],
+    )
+
+
 def plan_message(plan: PlanSnapshot) -> Message:
-    blocks = summary_blocks(plan)
+    """`/plan`: the summary, the feature overview, Upgrade and Share in channel."""
+    blocks = [*summary_blocks(plan), feature_overview(plan), plan_actions(share=True)]
+    return Message(text=_fallback_text(plan), blocks=blocks)
+
+
+def shared_plan_message(plan: PlanSnapshot, shared_by: str) -> Message:
+    """The summary posted visibly in a channel, saying who shared it; no buttons."""
+    shared = ContextBlock(elements=[MarkdownTextObject(text=f"Shared by <@{shared_by}>")])
+    blocks = [*summary_blocks(plan), feature_overview(plan), shared]
+    return Message(text=_fallback_text(plan), blocks=blocks, response_type="in_channel")
+
+
+def _fallback_text(plan: PlanSnapshot) -> str:
     high = [a.meter.label for a in plan.allowances if is_high(percent_used(a.used, a.available))]
-    text = summary_text(plan) + (f" (high: {', '.join(high)})" if high else "")
-    return Message(text=text, blocks=blocks)
+    return summary_text(plan) + (f" (high: {', '.join(high)})" if high else "")

@@ -1,0 +1,187 @@
+"""Plan Monitoring end to end: the Home's Plan tab, `/plan features`, feature menus, Share in channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.signing import block_actions_payload
+from bot.ids import Action, Block, Callback
+from bot.views.home import HomeTab
+from store import Store
+from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+DASHBOARD = "https://dashboard.maaiiconnect.com"
+
+
+def home_opened(user: str = ADMIN, tab: str = "home") -> dict[str, object]:
+    return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab, "event_ts": "1.2"}
+
+
+def feature_block(blocks: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return next(b for b in blocks if b.get("block_id") == f"{Block.FEATURE}.{key}")
+
+
+def menu(blocks: list[dict[str, Any]], key: str) -> list[tuple[str, str | None]]:
+    accessory = feature_block(blocks, key).get("accessory")
+    return [(o["text"]["text"], o.get("url")) for o in accessory["options"]] if accessory else []
+
+
+def menu_click(value: str, *, user: str = ADMIN, **kwargs: Any) -> dict[str, Any]:
+    return block_actions_payload(
+        team_id=TEAM,
+        user_id=user,
+        action_id=Action.FEATURE_MENU,
+        action_type="overflow",
+        selected_option={"value": value, "text": {"type": "plain_text", "text": value}},
+        **kwargs,
+    )
+
+
+async def test_opening_the_home_publishes_plan_monitoring_with_both_feature_groups(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    assert (await slack.event(home_opened())).status == 200
+    view = (await fake_slack.wait_for("views.publish")).params["view"]
+    text = all_text({"blocks": view["blocks"]})
+    assert "BUSINESS" in text  # the subscription summary, as `/plan`
+    assert "3,960 of 5,000 min" in text
+    assert "Where your customers come from" in text
+    assert "How your staff engage with your customers" in text
+    upgrade = next(b for b in view["blocks"] if b.get("block_id") == Block.PLAN_ACTIONS)
+    assert [e["action_id"] for e in upgrade["elements"]] == [Action.PLAN_UPGRADE]  # no Share on the Home
+    assert len(view["blocks"]) <= 100
+
+
+async def test_each_status_has_its_own_content_and_menu_for_administrators(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    await slack.event(home_opened())
+    blocks = (await fake_slack.wait_for("views.publish")).params["view"]["blocks"]
+
+    available = all_text({"blocks": [feature_block(blocks, "virtual_numbers")]})
+    assert "Available" in available
+    assert "8 of 10 numbers" in available
+    assert "USD 40.00/month" in available
+    assert menu(blocks, "virtual_numbers") == [
+        ("Create", f"{DASHBOARD}/virtual-numbers/new"),
+        ("Manage", f"{DASHBOARD}/virtual-numbers"),
+    ]
+
+    pending = all_text({"blocks": [feature_block(blocks, "omnichannels")]})
+    assert "Pending" in pending
+    assert "Connect your WhatsApp Business account" in pending
+    assert f"<{DASHBOARD}/omnichannels/whatsapp/setup|Configure it in the dashboard>" in pending
+    assert menu(blocks, "omnichannels") == [
+        ("Configure", f"{DASHBOARD}/omnichannels/whatsapp/setup"),
+        ("Manage", f"{DASHBOARD}/omnichannels"),
+    ]
+
+    processing = all_text({"blocks": [feature_block(blocks, "external_contacts")]})
+    assert "Being activated since <!date^" in processing
+    assert menu(blocks, "external_contacts") == [("Manage", f"{DASHBOARD}/external-contacts")]
+
+    locked = all_text({"blocks": [feature_block(blocks, "campaigns")]})
+    assert "Not in your plan" in locked
+    assert menu(blocks, "campaigns") == [("Request add-on", None)]
+
+
+async def test_staff_see_only_the_options_they_may_use(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    blocks = (await slack.run("features", user=STAFF))["blocks"]
+    assert menu(blocks, "virtual_numbers") == [
+        ("Create", f"{DASHBOARD}/virtual-numbers/new"),
+        ("Manage", f"{DASHBOARD}/virtual-numbers"),
+    ]
+    assert menu(blocks, "omnichannels") == [("Manage", f"{DASHBOARD}/omnichannels")]
+    assert "Configure it in the dashboard" not in all_text({"blocks": blocks})
+    assert "An administrator can configure it" in all_text({"blocks": blocks})
+    assert menu(blocks, "campaigns") == []
+    assert "An administrator can request it as an add-on" in all_text({"blocks": blocks})
+
+
+async def test_plan_features_replies_privately_with_both_groups(slack: SlackDriver) -> None:
+    reply = await slack.run("features")
+    assert reply["response_type"] == "ephemeral"
+    text = all_text(reply)
+    for name in ["Virtual Numbers", "Directory", "Omnichannels", "External Contacts"]:
+        assert name in text
+    for name in ["Destinations", "Staff Accounts", "Campaigns"]:
+        assert name in text
+    assert "invoice is authoritative" in text
+
+
+async def test_tab_clicks_publish_the_other_tabs_without_the_features(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    for count, tab in enumerate([HomeTab.COMPANY, HomeTab.RATES, HomeTab.PLAN], start=1):
+        click = block_actions_payload(
+            team_id=TEAM,
+            user_id=ADMIN,
+            action_id=f"{Action.HOME_TAB}.{tab.value}",
+            value=tab.value,
+            view={"type": "home", "id": "V0HOME"},
+        )
+        await slack.interact(click)
+        view = (await fake_slack.wait_for("views.publish", count=count)).params["view"]
+        has_features = any(b.get("block_id", "").startswith(f"{Block.FEATURE}.") for b in view["blocks"])
+        assert has_features == (tab == HomeTab.PLAN), tab
+
+
+async def test_a_messages_tab_open_publishes_nothing(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    await slack.event(home_opened(tab="messages"))
+    await slack.run("help")  # a later request's reply: the event had its turn before it
+    assert fake_slack.calls_to("views.publish") == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["create:virtual_numbers", "manage:directory", "configure:omnichannels", "manage:external_contacts"],
+)
+async def test_dashboard_link_clicks_are_acked_and_change_nothing(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, value: str
+) -> None:
+    audit_before = await store.audit.recent("demo")
+    response = await slack.interact(menu_click(value, view={"type": "home", "id": "V0HOME"}))
+    assert response.status == 200
+    assert await response.text() == ""
+    # A later click on the same menu that does act (Request add-on opens the modal): the link click's
+    # work had its turn before it, so whatever that did is recorded by now.
+    await slack.interact(menu_click("addon:campaigns", view={"type": "home", "id": "V0HOME"}))
+    await fake_slack.wait_for(
+        "views.open", where=lambda c: c.params["view"].get("callback_id") == Callback.UPGRADE
+    )
+    assert [c.method for c in fake_slack.calls if c.method not in ("auth.test", "users.info")] == [
+        "views.open"
+    ]
+    assert await store.upgrades.recent("demo") == []
+    assert await store.audit.recent("demo") == audit_before
+
+
+async def test_share_in_channel_posts_the_summary_visibly(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    reply = await slack.run("", user=STAFF)
+    share = next(b for b in reply["blocks"] if b.get("block_id") == Block.PLAN_ACTIONS)
+    assert [e["action_id"] for e in share["elements"]] == [Action.PLAN_UPGRADE, Action.PLAN_SHARE]
+
+    url = fake_slack.new_response_url()
+    click = block_actions_payload(
+        team_id=TEAM, user_id=STAFF, action_id=Action.PLAN_SHARE, value="share", response_url=url
+    )
+    await slack.interact(click)
+    shared = (await fake_slack.wait_for("response_url", where=lambda c: c.url == url)).params
+    assert shared["response_type"] == "in_channel"
+    assert shared["replace_original"] is False
+    text = all_text(shared)
+    assert "BUSINESS" in text
+    assert f"Shared by <@{STAFF}>" in text
+    assert not any(b["type"] == "actions" for b in shared["blocks"])  # a shared post has no buttons
+
+
+async def test_plan_shows_the_feature_overview_and_the_buttons(slack: SlackDriver) -> None:
+    text = all_text(await slack.run(""))
+    assert "4 available · 1 need configuring · 1 being activated · 1 locked" in text
+    assert "Upgrade" in text
+    assert "Share in channel" in text
