@@ -9,7 +9,9 @@ from store.accounts import AccountRepository
 from store.admins import AdminRepository
 from store.audit import AuditRepository
 from store.db import Database
+from store.events import HandledEventRepository
 from store.home import HomeStateRepository
+from store.link_codes import LinkCodeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
 
@@ -25,6 +27,8 @@ class Store:
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
         self.home = HomeStateRepository(db)
+        self.link_codes = LinkCodeRepository(db)
+        self.handled_events = HandledEventRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

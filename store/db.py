@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -47,6 +47,19 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+@contextmanager
+def outages_as_unavailable() -> Iterator[None]:
+    """Turn a failure to reach the database into `StoreUnavailable` (for code that uses the engine directly)."""
+    try:
+        yield
+    except _OUTAGE_ERRORS as error:
+        raise StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise StoreUnavailable("database connection lost") from error
+        raise
+
+
 class Database:
     """The engine plus a session factory that turns outages into `StoreUnavailable`."""
 
@@ -65,17 +78,9 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block succeeds, rolled back otherwise."""
-        try:
+        with outages_as_unavailable():
             async with self._sessions() as session, session.begin():
                 yield session
-        except _OUTAGE_ERRORS as error:
-            raise StoreUnavailable(
-                str(error).splitlines()[0] if str(error) else type(error).__name__
-            ) from error
-        except DBAPIError as error:
-            if error.connection_invalidated:
-                raise StoreUnavailable("database connection lost") from error
-            raise
 
     async def ping(self) -> None:
         async with self.session() as session:
