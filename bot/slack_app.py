@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.event_dedupe import HandledEvents
@@ -31,6 +33,7 @@ from bot.slack_clients import (
 )
 from bot.tenant import CONTEXT_KEY, Tenant
 from handlers import register_all
+from handlers.installation import welcome_installer
 
 __all__ = ["build_client", "create_app"]
 
@@ -71,6 +74,16 @@ def create_app(services: Services) -> AsyncApp:
 
 def _oauth_settings(services: Services, installations: Installations) -> AsyncOAuthSettings:
     settings = services.settings
+
+    async def welcome_then_finish(args: AsyncSuccessArgs) -> BoltResponse:
+        await welcome_installer(services, args.installation)
+        response: BoltResponse = await args.default.success(args)
+        return response
+
+    async def finish_failed(args: AsyncFailureArgs) -> BoltResponse:
+        response: BoltResponse = await args.default.failure(args)
+        return response
+
     assert settings.slack_client_id is not None
     assert settings.slack_client_secret is not None
     return AsyncOAuthSettings(
@@ -82,6 +95,7 @@ def _oauth_settings(services: Services, installations: Installations) -> AsyncOA
         state_store=services.slack.oauth_states(services.store),
         state_expiration_seconds=OAUTH_STATE_SECONDS,
         token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
+        callback_options=AsyncCallbackOptions(success=welcome_then_finish, failure=finish_failed),
         logger=logging.getLogger("bolt.oauth"),
     )
 

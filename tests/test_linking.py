@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import demo_document
-from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.fake_slack import FakeSlack, validate_message
 from bot.linking import (
     ALPHABET,
     CODE_LIFETIME,
@@ -24,6 +24,8 @@ from bot.linking import (
     normalized,
     redeem_link_code,
 )
+from bot.views.common import Message
+from bot.views.linking import link_usage_message, linked_message, welcome_message
 from store import Store
 from store.clock import utcnow
 from store.domain.linking import LinkOutcome
@@ -90,6 +92,27 @@ async def test_only_a_hash_of_the_code_is_stored(store: Store, acme: str) -> Non
 async def test_no_code_for_an_unknown_account(store: Store) -> None:
     with pytest.raises(NotFound):
         await issue_link_code(store, "nope", by="test")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        linked_message("Acme Ltd", "acme", already_linked=False),
+        linked_message("Acme Ltd", "acme", already_linked=True),
+        link_usage_message(),
+        welcome_message(linked=False),
+        welcome_message(linked=True),
+        TooManyWrongCodes(DEMO_NOW).message(),
+    ],
+)
+def test_linking_messages_are_valid_block_kit_with_fallback_text(message: Message) -> None:
+    assert validate_message(message.as_kwargs(), where="message") == []
+    assert message.response_type == "ephemeral"
+
+
+def test_the_linked_message_says_which_account_and_whether_it_was_linked_before() -> None:
+    assert "now linked to Acme Ltd (`acme`)" in linked_message("Acme Ltd", "acme", already_linked=False).text
+    assert "already linked to Acme Ltd" in linked_message("Acme Ltd", "acme", already_linked=True).text
 
 
 # ---------------------------------------------------------------------------- /plan link in Slack

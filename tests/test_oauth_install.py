@@ -164,3 +164,32 @@ async def test_reinstalling_replaces_the_token(http: Http, fake_slack: FakeSlack
 
     assert client is not None
     assert client.token == "xoxb-acme-second"
+
+
+async def test_the_installer_is_told_how_to_link_the_workspace(http: Http, fake_slack: FakeSlack) -> None:
+    token = await install(http, fake_slack, "T0ACME")
+
+    welcome = await fake_slack.wait_for("chat.postMessage")
+    assert (welcome.params["channel"], welcome.token) == ("U0INSTALLER", token)
+    assert "/plan link CODE" in all_text(welcome.params)
+
+
+@pytest.mark.usefixtures("demo")
+async def test_reinstalling_a_linked_workspace_says_it_is_still_linked(
+    http: Http, fake_slack: FakeSlack
+) -> None:
+    await install(http, fake_slack, TEAM)
+
+    welcome = await fake_slack.wait_for("chat.postMessage")
+    assert "still linked" in all_text(welcome.params)
+
+
+async def test_the_install_succeeds_even_if_the_welcome_cannot_be_sent(
+    http: Http, fake_slack: FakeSlack, services: Services
+) -> None:
+    fake_slack.fail("chat.postMessage", error="cannot_dm_bot")
+
+    await install(http, fake_slack, "T0ACME")  # checks the page says so
+
+    assert services.slack.installations is not None
+    assert await services.slack.installations.find("T0ACME") is not None

@@ -92,7 +92,7 @@ async def test_the_notifier_refreshes_the_token_before_it_posts(
     await client.chat_postMessage(channel="C0ALERTS", text="Voice minutes are running low")
 
     [refresh] = refreshes(fake_slack)
-    post = await fake_slack.wait_for("chat.postMessage")
+    post = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C0ALERTS")
     assert post.token == refresh.response["access_token"] != old
     assert refresh.at <= post.at
     assert {c.token for c in clients if c is not None} == {post.token}
