@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -18,6 +18,11 @@ from tests.installs import Http, install, install_page, oauth_answer, oauth_redi
 from tests.slackdriver import ADMIN, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.oauth
+
+
+def naive_utc_now() -> datetime:
+    """As slack_sdk stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 async def rows(store: Store, table: object, team_id: str | None = None) -> int:
@@ -108,7 +113,7 @@ async def test_an_expired_state_is_refused(http: Http, fake_slack: FakeSlack, st
     page = await install_page(http)
     async with store.db.session() as session:
         await session.execute(
-            update(SLACK_OAUTH_STATES).values(expire_at=datetime.now() - timedelta(seconds=1))
+            update(SLACK_OAUTH_STATES).values(expire_at=naive_utc_now() - timedelta(seconds=1))
         )
 
     assert (await oauth_redirect(http, state=page.state, cookie=page.state)).status == 401
@@ -193,3 +198,18 @@ async def test_the_install_succeeds_even_if_the_welcome_cannot_be_sent(
 
     assert services.slack.installations is not None
     assert await services.slack.installations.find("T0ACME") is not None
+
+
+async def test_states_of_abandoned_installs_are_dropped(http: Http, store: Store) -> None:
+    abandoned = await install_page(http)
+    async with store.db.session() as session:
+        await session.execute(
+            update(SLACK_OAUTH_STATES)
+            .where(SLACK_OAUTH_STATES.c.state == abandoned.state)
+            .values(expire_at=naive_utc_now() - timedelta(seconds=1))
+        )
+
+    current = await install_page(http)
+
+    async with store.db.session() as session:
+        assert list(await session.scalars(select(SLACK_OAUTH_STATES.c.state))) == [current.state]

@@ -74,3 +74,13 @@ async def test_health_is_503_while_the_socket_is_down_and_recovers(
     fake_slack.socket_mode = True
     await connected(fake_slack, times=2)
     assert (await health(socket_app))[0] == 200
+
+
+@pytest.mark.oauth
+async def test_with_oauth_the_install_pages_are_served_next_to_the_socket(
+    socket_app: Http, fake_slack: FakeSlack
+) -> None:
+    await connected(fake_slack)
+    page = await socket_app.get("/slack/install")
+    assert page.status == 200
+    assert "oauth/v2/authorize" in await page.text()
