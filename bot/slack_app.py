@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -48,16 +49,16 @@ def create_app(services: Services) -> AsyncApp:
     installations = services.slack.installations
     if installations is None:
         require(settings, "slack_bot_token")
-        _hide_empty_oauth_variables()
-    app = AsyncApp(
-        signing_secret=signing_secret,
-        client=build_client(settings),
-        logger=logging.getLogger("bolt"),
-        before_authorize=HandledEvents(services.store),
-        # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"
-        authorize=InstallationAuthorize(installations) if installations else None,  # type: ignore[arg-type]
-        oauth_settings=_oauth_settings(services, installations) if installations else None,
-    )
+    with _bolt_oauth_from_settings_only():
+        app = AsyncApp(
+            signing_secret=signing_secret,
+            client=build_client(settings),
+            logger=logging.getLogger("bolt"),
+            before_authorize=HandledEvents(services.store),
+            # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"
+            authorize=InstallationAuthorize(installations) if installations else None,  # type: ignore[arg-type]
+            oauth_settings=_oauth_settings(services, installations) if installations else None,
+        )
 
     @app.middleware
     async def attach_tenant(
@@ -100,9 +101,17 @@ def _oauth_settings(services: Services, installations: Installations) -> AsyncOA
     )
 
 
-def _hide_empty_oauth_variables() -> None:
-    """Bolt turns OAuth on when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET merely exist in the environment;
-    empty ones (as from an env file copied from .env.example) mean "not set" here, as in the settings."""
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
-        if os.environ.get(name) == "":
-            del os.environ[name]
+@contextmanager
+def _bolt_oauth_from_settings_only() -> Iterator[None]:
+    """Bolt turns OAuth on (with file-based stores) whenever SLACK_CLIENT_ID and SLACK_CLIENT_SECRET exist
+    in the environment. The settings decide here (an empty variable means "not set", and `myplan try`
+    always runs as one workspace), so bolt does not see them while the app is built."""
+    hidden = {
+        name: os.environ.pop(name)
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        if name in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)

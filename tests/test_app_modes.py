@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,21 @@ async def test_single_workspace_mode_serves_no_install_pages(services: Services)
         await http.close()
 
 
-async def test_empty_oauth_variables_do_not_turn_bolts_oauth_on(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",  # as from `docker run --env-file` with a copy of .env.example: set, but empty
+        "from-the-environment",  # `myplan try` runs as one workspace whatever the environment says
+    ],
+)
+async def test_the_settings_not_the_environment_decide_on_oauth(
+    services: Services, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
-    # As from `docker run --env-file` with a copy of .env.example: set, but empty.
-    monkeypatch.setenv("SLACK_CLIENT_ID", "")
-    monkeypatch.setenv("SLACK_CLIENT_SECRET", "")
+    monkeypatch.setenv("SLACK_CLIENT_ID", value)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", value)
+
     assert create_app(services).oauth_flow is None
+    assert os.environ["SLACK_CLIENT_ID"] == value  # left as it was
 
 
 @pytest.mark.oauth
