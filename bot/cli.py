@@ -107,6 +107,19 @@ async def link(store: Store, team: str, account: str) -> None:
     click.echo(f"workspace {team} is linked to account {account}")
 
 
+@cli.command("link-code")
+@click.argument("account")
+@with_store
+async def link_code(store: Store, account: str) -> None:
+    """Issue a one-time code that links a Slack workspace to ACCOUNT (a workspace admin runs /plan link CODE)."""
+    from bot.linking import issue_link_code
+
+    issued = await issue_link_code(store, account, by="myplan link-code")
+    expires = issued.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(f"link code for account {account}: {issued.code} (works once, until {expires})")
+    click.echo(f"In Slack, a workspace owner or admin runs: /plan link {issued.code}")
+
+
 @cli.group()
 def admins() -> None:
     """Administrators of a service account (Slack user ids)."""

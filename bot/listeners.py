@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserFacingError
@@ -79,10 +80,16 @@ def _user_id(body: dict[str, Any] | None) -> str | None:
     return user.get("id") if isinstance(user, dict) else (body or {}).get("user_id")
 
 
-async def handle_error(error: Exception, respond: AsyncRespond | None) -> None:
-    """Bolt's global error handler (middleware failures and anything raised into bolt)."""
-    if respond is not None and respond.response_url:
-        await respond(**message_for(error).as_response())
+async def handle_error(error: Exception, respond: AsyncRespond | None) -> BoltResponse | None:
+    """Bolt's global error handler (middleware failures, such as the database being down while a request
+    is authorized, and anything raised into bolt). Once the user has been told, Slack gets a plain 200, so
+    it does not show an error of its own on top; without anyone to tell, Slack gets the 500 (and retries
+    events later)."""
+    message = message_for(error)
+    if respond is None or not respond.response_url:
+        return None
+    await respond(**message.as_response())
+    return BoltResponse(status=200, body="")
 
 
 def ack_then(work: Work, **ack_kwargs: Any) -> Listener:

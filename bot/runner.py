@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -15,22 +17,36 @@ from store import Store
 
 log = logging.getLogger(__name__)
 
+# How often the Socket Mode client pings Slack, and so how soon a dead connection is noticed and replaced.
+SOCKET_PING_SECONDS = 10.0
 
-async def build_web_app(settings: Settings) -> web.Application:
-    """The aiohttp app for `myplan serve`; in Socket Mode it serves only the health check over HTTP."""
+
+async def build_web_app(
+    settings: Settings, *, socket_ping_seconds: float = SOCKET_PING_SECONDS
+) -> web.Application:
+    """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
+    serves the health check (which then reports the socket) and, with OAuth, the install pages."""
     services = Services(settings, Store.from_url(settings.database_url))
     bolt = create_app(services)
     if settings.slack_app_token is None:
         app = create_web_app(services, bolt)
     else:
-        app = create_web_app(services, None)
-        socket = AsyncSocketModeHandler(bolt, settings.slack_app_token.get_secret_value())
+        socket = AsyncSocketModeHandler(
+            bolt, settings.slack_app_token.get_secret_value(), ping_interval=socket_ping_seconds
+        )
+        app = create_web_app(services, bolt, socket=socket.client)
+        connecting: list[asyncio.Task[None]] = []
 
         async def connect(_: web.Application) -> None:
-            await socket.connect_async()  # type: ignore[no-untyped-call]
-            log.info("connected to Slack over Socket Mode")
+            # In the background: the client retries until Slack answers, and meanwhile /healthz says
+            # "disconnected" rather than the server not starting at all.
+            connecting.append(asyncio.create_task(socket.connect_async()))  # type: ignore[no-untyped-call]
 
         async def disconnect(_: web.Application) -> None:
+            for task in connecting:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await socket.close_async()  # type: ignore[no-untyped-call]
 
         app.on_startup.append(connect)

@@ -1,9 +1,10 @@
-"""The aiohttp web server: Slack's request URL, the health check (and later the ingest API)."""
+"""The aiohttp web server: Slack's request URL, the OAuth install pages, the health check (and later the ingest API)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Protocol
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -14,19 +15,36 @@ from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+
+class SocketConnection(Protocol):
+    """The Socket Mode connection to Slack (slack_sdk's SocketModeClient)."""
+
+    async def is_connected(self) -> bool: ...
+
+
 SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
+SOCKET = web.AppKey("socket", SocketConnection)
 HEALTH_TIMEOUT = 3.0
 
 
-def create_web_app(services: Services, bolt: AsyncApp | None) -> web.Application:
-    """The web app; `bolt` is None in Socket Mode, where Slack's requests arrive over the socket."""
+def create_web_app(
+    services: Services, bolt: AsyncApp | None, *, socket: SocketConnection | None = None
+) -> web.Application:
+    """The web app. In Socket Mode (`socket` given) Slack's requests arrive over the socket, so there is
+    no `/slack/events`; the OAuth install pages are served in both modes when OAuth is configured."""
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
+    if socket is not None:
+        app[SOCKET] = socket
     if bolt is not None:
         app[BOLT] = bolt
-        app.router.add_post("/slack/events", slack_events)
+        if socket is None:
+            app.router.add_post("/slack/events", slack_events)
+        if bolt.oauth_flow is not None:
+            app.router.add_get(bolt.oauth_flow.install_path, slack_install)
+            app.router.add_get(bolt.oauth_flow.redirect_uri_path, slack_oauth_redirect)
     return app
 
 
@@ -35,11 +53,32 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(bolt_response)
 
 
+async def slack_install(request: web.Request) -> web.Response:
+    """The "Add to Slack" page: issues an OAuth state (kept in the database and in a cookie)."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+
+async def slack_oauth_redirect(request: web.Request) -> web.Response:
+    """Slack sends the installer back here: the state is checked, the code exchanged, the installation stored."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the database answers, 503 while it does not; it recovers by itself."""
+    """200 while the database answers (and, in Socket Mode, the socket is connected), 503 otherwise; it
+    recovers by itself."""
+    report: dict[str, Any] = {"ok": True, "database": "ok"}
     try:
         await asyncio.wait_for(request.app[SERVICES].store.db.ping(), HEALTH_TIMEOUT)
     except (StoreUnavailable, TimeoutError) as error:
         log.warning("health check: database unavailable: %s", error)
-        return web.json_response({"ok": False, "database": "unavailable"}, status=503)
-    return web.json_response({"ok": True, "database": "ok"})
+        report.update(ok=False, database="unavailable")
+    socket = request.app.get(SOCKET)
+    if socket is not None:
+        connected = await socket.is_connected()
+        report["socket"] = "connected" if connected else "disconnected"
+        report["ok"] = report["ok"] and connected
+    return web.json_response(report, status=200 if report["ok"] else 503)

@@ -1,10 +1,12 @@
-"""What listeners need beyond the Slack payload: settings and the store."""
+"""What listeners need beyond the Slack payload: settings, the store, Slack clients per workspace."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from bot.settings import Settings
+from bot.slack_clients import SlackClients
 from store import Store
 
 
@@ -12,3 +14,8 @@ from store import Store
 class Services:
     settings: Settings
     store: Store
+
+    @cached_property
+    def slack(self) -> SlackClients:
+        """Web API clients per workspace (the notifier's `client_for_team`), and the installations."""
+        return SlackClients.for_settings(self.settings, self.store)

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
         url = str(self.slack_api_url)
         return url if url.endswith("/") else url + "/"
 
+    @property
+    def oauth_enabled(self) -> bool:
+        """Distributed to many workspaces (OAuth install) rather than installed into one (a bot token)."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
     def dashboard_link(self, path: str) -> str:
         return str(self.dashboard_url).rstrip("/") + "/" + path.lstrip("/")
 

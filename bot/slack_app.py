@@ -1,51 +1,64 @@
-"""The bolt AsyncApp: client, middleware, central error handler, listeners."""
+"""The bolt AsyncApp: client, middleware, central error handler, listeners.
+
+Two ways to run, chosen from the settings:
+- installed into one workspace: `SLACK_BOT_TOKEN` (plus `SLACK_SIGNING_SECRET` over HTTP);
+- distributed to many (OAuth): `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET`; each workspace installs the
+  app at `/slack/install` and its installation is kept in our database.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.event_dedupe import HandledEvents
 from bot.listeners import handle_error
 from bot.services import Services
-from bot.settings import Settings, require
+from bot.settings import require
+from bot.slack_clients import (
+    BOT_SCOPES,
+    OAUTH_STATE_SECONDS,
+    REFRESH_MINUTES_BEFORE_EXPIRY,
+    InstallationAuthorize,
+    Installations,
+    build_client,
+)
 from bot.tenant import CONTEXT_KEY, Tenant
 from handlers import register_all
+from handlers.installation import welcome_installer
+
+__all__ = ["build_client", "create_app"]
 
 log = logging.getLogger(__name__)
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that waits out 429s (honouring Retry-After) and retries 5xx and dropped connections."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.api_url,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
 def create_app(services: Services) -> AsyncApp:
     settings = services.settings
-    require(settings, "slack_signing_secret", "slack_bot_token")
-    assert settings.slack_signing_secret is not None
-    app = AsyncApp(
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        client=build_client(settings),
-        logger=logging.getLogger("bolt"),
-    )
+    if not settings.socket_mode:  # over the socket, requests come from Slack by construction
+        require(settings, "slack_signing_secret")
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    installations = services.slack.installations
+    if installations is None:
+        require(settings, "slack_bot_token")
+    with _bolt_oauth_from_settings_only():
+        app = AsyncApp(
+            signing_secret=signing_secret,
+            client=build_client(settings),
+            logger=logging.getLogger("bolt"),
+            before_authorize=HandledEvents(services.store),
+            # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"
+            authorize=InstallationAuthorize(installations) if installations else None,  # type: ignore[arg-type]
+            oauth_settings=_oauth_settings(services, installations) if installations else None,
+        )
 
     @app.middleware
     async def attach_tenant(
@@ -58,3 +71,47 @@ def create_app(services: Services) -> AsyncApp:
     app.error(handle_error)
     register_all(app, services)
     return app
+
+
+def _oauth_settings(services: Services, installations: Installations) -> AsyncOAuthSettings:
+    settings = services.settings
+
+    async def welcome_then_finish(args: AsyncSuccessArgs) -> BoltResponse:
+        await welcome_installer(services, args.installation)
+        response: BoltResponse = await args.default.success(args)
+        return response
+
+    async def finish_failed(args: AsyncFailureArgs) -> BoltResponse:
+        response: BoltResponse = await args.default.failure(args)
+        return response
+
+    assert settings.slack_client_id is not None
+    assert settings.slack_client_secret is not None
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        installation_store=installations.store,
+        state_store=services.slack.oauth_states(services.store),
+        state_expiration_seconds=OAUTH_STATE_SECONDS,
+        token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
+        callback_options=AsyncCallbackOptions(success=welcome_then_finish, failure=finish_failed),
+        logger=logging.getLogger("bolt.oauth"),
+    )
+
+
+@contextmanager
+def _bolt_oauth_from_settings_only() -> Iterator[None]:
+    """Bolt turns OAuth on (with file-based stores) whenever SLACK_CLIENT_ID and SLACK_CLIENT_SECRET exist
+    in the environment. The settings decide here (an empty variable means "not set", and `myplan try`
+    always runs as one workspace), so bolt does not see them while the app is built."""
+    hidden = {
+        name: os.environ.pop(name)
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        if name in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)

@@ -36,7 +36,7 @@ class Tenant:
         if user_id not in self._admin:
             account_id = await self.account_id()
             self._admin[user_id] = await self._store.admins.is_admin(account_id, user_id) or (
-                await self._is_workspace_admin(user_id)
+                await self.is_workspace_admin(user_id)
             )
         return self._admin[user_id]
 
@@ -44,7 +44,8 @@ class Tenant:
         if not await self.is_admin(user_id):
             raise NotAdmin(what, await self._store.admins.list(await self.account_id()))
 
-    async def _is_workspace_admin(self, user_id: str) -> bool:
+    async def is_workspace_admin(self, user_id: str) -> bool:
+        """A Slack owner or admin of this workspace (asked with users.info; needs no linked account)."""
         response = await self._client.users_info(user=user_id)
         user: dict[str, Any] = response.get("user") or {}
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import ack_then
 from bot.services import Services
-from handlers import company, features, home, plan, upgrade
+from handlers import company, features, home, installation, linking, plan, upgrade
 from handlers.home import HomeTabs
 from handlers.router import PlanCommands
 
@@ -18,5 +18,7 @@ def register_all(app: AsyncApp, services: Services) -> None:
     company.register(app, commands, tabs, services)
     features.register(app, services)
     upgrade.register(app, services, commands)
+    linking.register(commands)
     home.register(app, tabs)
+    installation.register(app, services)
     app.command("/plan")(ack_then(commands.dispatch))

@@ -10,7 +10,9 @@ from store.admins import AdminRepository
 from store.audit import AuditRepository
 from store.company import CompanyRepository
 from store.db import Database
+from store.events import HandledEventRepository
 from store.home import HomeStateRepository
+from store.link_codes import LinkCodeRepository
 from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
@@ -29,6 +31,8 @@ class Store:
         self.company = CompanyRepository(db)
         self.home = HomeStateRepository(db)
         self.upgrades = UpgradeRepository(db)
+        self.link_codes = LinkCodeRepository(db)
+        self.handled_events = HandledEventRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

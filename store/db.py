@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,19 @@ def _file_must_exist(path: Path) -> Callable[..., None]:
     return check
 
 
+@contextmanager
+def outages_as_unavailable() -> Iterator[None]:
+    """Turn a failure to reach the database into `StoreUnavailable` (for code that uses the engine directly)."""
+    try:
+        yield
+    except _OUTAGE_ERRORS as error:
+        raise StoreUnavailable(_first_line(error)) from error
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise StoreUnavailable("database connection lost") from error
+        raise
+
+
 class Database:
     """The engine plus a session factory that turns outages into `StoreUnavailable`."""
 
@@ -92,19 +105,11 @@ class Database:
         """A session in a transaction: committed when the block succeeds, rolled back otherwise.
 
         `read_only` sessions promise not to write (on SQLite they do not take the write lock)."""
-        try:
+        with outages_as_unavailable():
             async with self._sessions() as session, session.begin():
                 if read_only:
                     await session.connection(execution_options={READ_ONLY: True})
                 yield session
-        except _OUTAGE_ERRORS as error:
-            raise StoreUnavailable(
-                str(error).splitlines()[0] if str(error) else type(error).__name__
-            ) from error
-        except DBAPIError as error:
-            if error.connection_invalidated:
-                raise StoreUnavailable("database connection lost") from error
-            raise
 
     async def ping(self) -> None:
         async with self.session() as session:

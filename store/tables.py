@@ -6,6 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -190,3 +192,58 @@ class UpgradeRequestRow(Base):
     sales_channel: Mapped[str | None] = mapped_column(String(32))
     sales_ts: Mapped[str | None] = mapped_column(String(32))
     delivery_error: Mapped[str | None] = mapped_column(String(100))
+
+
+class LinkCodeRow(Base):
+    """A one-time code that links a Slack workspace to an account; only a hash of the code is kept."""
+
+    __tablename__ = "link_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_team: Mapped[str | None] = mapped_column(String(32))
+    used_by_user: Mapped[str | None] = mapped_column(String(32))
+
+
+class LinkFailureRow(Base):
+    """A wrong link code tried from a workspace, so repeated guesses can be throttled."""
+
+    __tablename__ = "link_failures"
+    __table_args__ = (Index("ix_link_failures_team_at", "team_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class HandledEventRow(Base):
+    """Events API deliveries already handled, so Slack's retries of them are not handled twice."""
+
+    __tablename__ = "handled_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Slack installations (OAuth mode): slack_sdk's SQLAlchemy stores read and write these tables. Their
+# columns are slack_sdk's own; they are declared on our metadata so that our Alembic migrations create
+# them (the stores' create_tables() is never called).
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(
+    Base.metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, SQLAlchemyOAuthStateStore.default_table_name
+)
+# The OAuth flow looks a state up by its value.
+Index("ix_slack_oauth_states_state", SLACK_OAUTH_STATES.c.state)

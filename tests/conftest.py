@@ -33,6 +33,9 @@ from tests.slackdriver import SIGNING_SECRET, SlackDriver
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+# The Slack app's OAuth credentials in OAuth-mode tests.
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "test-client-secret"
 # A fixed "now" for sample data, so views and snapshots do not drift with the calendar.
 DEMO_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -130,12 +133,17 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def settings(database_url: str, fake_slack: FakeSlack) -> Settings:
+def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: FakeSlack) -> Settings:
+    """Single-workspace mode (a bot token); OAuth mode (client id and secret, no token) for tests marked
+    `@pytest.mark.oauth`, where workspaces install the app through tests.installs.install."""
+    oauth = request.node.get_closest_marker("oauth") is not None
     return Settings(
         _env_file=None,
         database_url=database_url,
         slack_signing_secret=SecretStr(SIGNING_SECRET),
-        slack_bot_token=SecretStr("xoxb-test"),
+        slack_bot_token=None if oauth else SecretStr("xoxb-test"),
+        slack_client_id=CLIENT_ID if oauth else None,
+        slack_client_secret=SecretStr(CLIENT_SECRET) if oauth else None,
         slack_api_url=fake_slack.api_url,
         sales_channel="C0SALES",
     )

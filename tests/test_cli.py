@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.linking import Linked, redeem_link_code
+from store import Store
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -36,6 +41,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
         ("db", "upgrade"),
         ("demo",),
         ("link",),
+        ("link-code",),
         ("admins", "add"),
         ("admins", "remove"),
         ("admins", "list"),
@@ -86,6 +92,31 @@ def test_migrate_demo_link_admins_and_try(env: dict[str, str]) -> None:
     assert "HTTP 200" in tried.stdout
     assert "BUSINESS" in tried.stdout
     assert "block-kit-builder" in tried.stdout
+
+
+def test_link_code_issues_a_code_a_workspace_admin_can_use(env: dict[str, str], database_url: str) -> None:
+    assert myplan("db", "upgrade", env=env).returncode == 0
+    assert myplan("demo", env=env).returncode == 0
+
+    issued = myplan("link-code", "demo", env=env)
+
+    assert issued.returncode == 0, issued.stderr
+    match = re.search(r"/plan link ([A-Z2-9]{4}-[A-Z2-9]{4})$", issued.stdout.strip())
+    assert match is not None, issued.stdout
+    assert "works once, until" in issued.stdout
+    linked = asyncio.run(_redeem(database_url, match[1]))
+    assert linked.account_id == "demo"
+    missing = myplan("link-code", "nope", env=env)
+    assert missing.returncode != 0
+    assert "not found: account 'nope'" in missing.stderr
+
+
+async def _redeem(database_url: str, code: str) -> Linked:
+    store = Store.from_url(database_url)
+    try:
+        return await redeem_link_code(store, team_id="T0NEWCO", user_id="U0BOSS", text=code)
+    finally:
+        await store.close()
 
 
 def test_the_database_being_unreachable_is_one_line(env: dict[str, str], tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
 
+from bot.devtools.fake_slack import FakeSlack
 from tests.dbproxy import TcpProxy
-from tests.slackdriver import SlackDriver, all_text
+from tests.installs import install
+from tests.slackdriver import TEAM, SlackDriver, all_text
 
 
 class Outage:
@@ -75,4 +77,23 @@ async def test_healthz_and_plan_during_an_outage_and_after(
 
     await outage.end()
     assert (await http.get("/healthz")).status == 200
+    assert "BUSINESS" in all_text(await slack.run(""))
+
+
+@pytest.mark.oauth
+@pytest.mark.usefixtures("demo")
+async def test_oauth_mode_during_an_outage_and_after(
+    http: TestClient,  # type: ignore[type-arg]
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    outage: Outage,
+) -> None:
+    await install(http, fake_slack, TEAM)
+
+    await outage.begin()
+    reply = await slack.command("")  # the request cannot even be authorized: no installation to read
+    assert reply.status == 200  # Slack shows no error of its own on top of ours
+    assert "temporarily unavailable" in all_text((await slack.reply_to(reply)).params)
+
+    await outage.end()
     assert "BUSINESS" in all_text(await slack.run(""))

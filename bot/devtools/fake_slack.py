@@ -14,7 +14,11 @@ What it does:
 * validates every message and view we send with slack_sdk's Block Kit models and Slack's limits:
   a violation is answered with ``{"ok": false, "error": "invalid_blocks"}`` (HTTP 200, like Slack)
   and described in ``validation_errors``;
-* injects failures (``fail``: HTTP 429 + Retry-After, 5xx, or ``ok: false`` errors) and latency (``delay``).
+* injects failures (``fail``: HTTP 429 + Retry-After, 5xx, or ``ok: false`` errors) and latency (``delay``);
+* plays Slack's side of an OAuth install (``oauth.v2.access`` exchanges a code, or a refresh token when
+  token rotation is on: each refresh token works once, as at Slack);
+* with ``socket_mode = True``, serves a Socket Mode WebSocket: ``socket_send`` pushes an envelope to the
+  app, acks are recorded as ``"socket.ack"``, connections and pings as ``"socket.connect"``/``"socket.ping"``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -42,6 +46,10 @@ from bot.devtools.signing import APP_ID, BOT_ID, BOT_USER_ID, DEFAULT_CHANNEL_ID
 
 RESPONSE_URL_METHOD = "response_url"
 FILE_UPLOAD_METHOD = "file_upload"
+SOCKET_CONNECT = "socket.connect"
+SOCKET_PING = "socket.ping"
+SOCKET_ACK = "socket.ack"
+TOKEN_LIFETIME_SECONDS = 12 * 3600  # rotating tokens, as at Slack
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -311,7 +319,13 @@ class FakeSlack:
         self.auth_by_token: dict[str, dict[str, Any]] = {}
         """auth.test: token -> fields overriding the default bot identity (e.g. another team_id)."""
         self.oauth_response: dict[str, Any] | None = None
-        """oauth.v2.access answer; None means a plausible bot install into ``team_id``."""
+        """oauth.v2.access answer to a code; None means a plausible bot install into ``team_id``. The
+        answer's access token is registered for auth.test (its ``team``), its ``refresh_token`` for refreshes."""
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        """Refresh tokens not yet used -> the team they refresh (``{"id": …, "name": …}``)."""
+        self.socket_mode = False
+        """When True, apps.connections.open answers with this fake's Socket Mode WebSocket URL."""
+        self._sockets: list[web.WebSocketResponse] = []
         # What happened.
         self.calls: list[RecordedCall] = []
         self.validation_errors: list[str] = []
@@ -344,6 +358,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{n}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/socket", self._handle_socket)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         await web.TCPSite(runner, self.host, self.port).start()
@@ -355,6 +370,7 @@ class FakeSlack:
         if self._runner is None:
             return
         self._closing.set()  # wakes up delayed requests
+        await self.drop_sockets()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -491,6 +507,70 @@ class FakeSlack:
                 f"{len(self.validation_errors)} invalid Slack payload(s):\n  "
                 + "\n  ".join(self.validation_errors)
             )
+
+    # ------------------------------------------------------------------------------ Socket Mode
+
+    @property
+    def socket_connected(self) -> bool:
+        return any(not socket.closed for socket in self._sockets)
+
+    async def socket_send(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Push an envelope (``events_api``, ``slash_commands``, ``interactive``) to the connected app over
+        the newest socket; returns its ``envelope_id`` (the app's ack is recorded as ``"socket.ack"``)."""
+        open_sockets = [socket for socket in self._sockets if not socket.closed]
+        if not open_sockets:
+            raise RuntimeError("no Socket Mode connection")
+        envelope_id = f"env-{next(self._counter)}"
+        await open_sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": retry_reason,
+            }
+        )
+        return envelope_id
+
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection from Slack's side (the app is expected to reconnect)."""
+        for socket in list(self._sockets):
+            await socket.close()
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        socket = web.WebSocketResponse(autoping=False)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await self._record(SOCKET_CONNECT, {}, None, request, 200, {"ok": True})
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "fake-slack", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.PING:
+                    await socket.pong(message.data)
+                    await self._record(SOCKET_PING, {}, None, request, 200, {"ok": True})
+                elif message.type == WSMsgType.TEXT:
+                    ack = json.loads(message.data)
+                    await self._record(
+                        SOCKET_ACK, ack if isinstance(ack, dict) else {}, None, request, 200, {}
+                    )
+        finally:
+            self._sockets.remove(socket)
+        return socket
 
     # --------------------------------------------------------------------------------- handlers
 
@@ -856,23 +936,60 @@ class FakeSlack:
         return {"ok": True, "files": answered}
 
     def _oauth_v2_access(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if params.get("grant_type") == "refresh_token":
+            return self._refresh(str(params.get("refresh_token") or ""))
         if self.oauth_response is not None:
-            return {"ok": True, **self.oauth_response}
+            answer = {"ok": True, **self.oauth_response}
+        else:
+            answer = {
+                "ok": True,
+                "app_id": APP_ID,
+                "authed_user": {"id": "U0INSTALLER"},
+                "scope": "commands,chat:write,im:write,users:read",
+                "token_type": "bot",
+                "access_token": f"xoxb-{self.team_id}-fake",
+                "bot_user_id": BOT_USER_ID,
+                "team": {"id": self.team_id, "name": self.team_name},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        team = answer.get("team") or {"id": self.team_id, "name": self.team_name}
+        if isinstance(answer.get("access_token"), str):
+            self.auth_by_token.setdefault(
+                answer["access_token"], {"team_id": team.get("id"), "team": team.get("name")}
+            )
+        if isinstance(answer.get("refresh_token"), str):
+            self.refresh_tokens[answer["refresh_token"]] = team
+        return answer
+
+    def _refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A rotating token's refresh: a new access token and a new refresh token; the old one is spent."""
+        team = self.refresh_tokens.pop(refresh_token, None)
+        if team is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        serial = next(self._counter)
+        access_token = f"xoxb-{team.get('id')}-refreshed-{serial}"
+        new_refresh_token = f"xoxe-1-{team.get('id')}-{serial}"
+        self.refresh_tokens[new_refresh_token] = team
+        self.auth_by_token.setdefault(access_token, {"team_id": team.get("id"), "team": team.get("name")})
         return {
             "ok": True,
             "app_id": APP_ID,
-            "authed_user": {"id": "U0INSTALLER"},
-            "scope": "commands,chat:write,im:write,users:read",
             "token_type": "bot",
-            "access_token": f"xoxb-{self.team_id}-fake",
+            "access_token": access_token,
+            "refresh_token": new_refresh_token,
+            "expires_in": TOKEN_LIFETIME_SECONDS,
+            "scope": "commands,chat:write,im:write,users:read",
             "bot_user_id": BOT_USER_ID,
-            "team": {"id": self.team_id, "name": self.team_name},
+            "team": team,
             "enterprise": None,
             "is_enterprise_install": False,
         }
 
     def _apps_connections_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
-        return {"ok": False, "error": "not_allowed"}
+        if not self.socket_mode:
+            return {"ok": False, "error": "not_allowed"}
+        return {"ok": True, "url": self.base_url.replace("http://", "ws://", 1) + "socket"}
 
     _method_handlers: ClassVar[
         dict[str, Callable[[FakeSlack, dict[str, Any], str | None], dict[str, Any]]]

@@ -32,6 +32,8 @@ async def try_slash_command(settings: Settings, command_text: str, *, team_id: s
                 "slack_signing_secret": SecretStr(TRY_SECRET),
                 "slack_bot_token": SecretStr("xoxb-try"),
                 "slack_app_token": None,
+                "slack_client_id": None,  # single-workspace mode, whatever the real configuration
+                "slack_client_secret": None,
                 "slack_api_url": AnyHttpUrl(slack.api_url),
             }
         )

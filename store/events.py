@@ -1,0 +1,36 @@
+"""Events API deliveries already handled (event ids), so retries are recognised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.db import Database
+from store.tables import HandledEventRow
+
+
+class HandledEventRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def first_delivery(self, event_id: str, team_id: str | None, *, now: datetime) -> bool:
+        """Record the event as handled; False when it already was (one INSERT … ON CONFLICT DO NOTHING)."""
+        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        statement = (
+            insert(HandledEventRow)
+            .values(event_id=event_id, team_id=team_id, received_at=now)
+            .on_conflict_do_nothing(index_elements=[HandledEventRow.event_id])
+            .returning(HandledEventRow.event_id)
+        )
+        async with self._db.session() as session:
+            return (await session.execute(statement)).first() is not None
+
+    async def forget_before(self, moment: datetime) -> int:
+        """Drop records older than Slack retries for; returns how many."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                delete(HandledEventRow).where(HandledEventRow.received_at < moment)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
