@@ -94,9 +94,11 @@ def main(argv: Sequence[str] | None = None) -> str:
         "--rows", type=int, default=50_000, help="rows of the synthetic table (default 50,000)"
     )
     parser.add_argument(
-        "--lookups", type=int, default=2_000, help="lookups per kind of query (default 2,000)"
+        "--lookups", type=int, default=1_000, help="lookups per kind of query (default 1,000)"
     )
     args = parser.parse_args(argv)
+    if args.lookups < 2 or args.rows < 1:
+        parser.error("--lookups must be at least 2 and --rows at least 1")
     tables = {"sample": sample_rows(), f"synthetic {args.rows:,}": synthetic_rows(args.rows)}
     builds: dict[str, tuple[int, float]] = {}
     results: list[Result] = []
