@@ -30,3 +30,10 @@ class NotAdmin(UserFacingError):
         self.admins = admins
         who = ", ".join(f"<@{a}>" for a in admins) if admins else "a workspace admin"
         super().__init__(f"Only administrators can {what}. Ask {who}.")
+
+
+class StaleAction(UserFacingError):
+    """A button or menu whose value cannot be read any more (a message drawn by an older version)."""
+
+    def __init__(self, again: str) -> None:
+        super().__init__(f"That button is out of date. {again}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
@@ -40,11 +40,15 @@ def message_for(error: Exception) -> Message:
 async def report_error(error: Exception, args: AsyncArgs) -> None:
     """Tell the user what went wrong: ephemerally via response_url, else in their DM with the app."""
     message = message_for(error)
-    respond: AsyncRespond | None = args.respond  # None when the payload carries no response_url
-    if respond is not None:
-        await respond(**message.as_response())
+    if _can_respond(args.respond):
+        await args.respond(**message.as_response())
     elif (user_id := _user_id(args.body)) is not None:
         await args.client.chat_postMessage(channel=user_id, **message.as_kwargs())
+
+
+def _can_respond(respond: AsyncRespond | None) -> TypeGuard[AsyncRespond]:
+    """Bolt passes a `respond` even when the payload has no response_url (e.g. a Home tab button)."""
+    return respond is not None and bool(respond.response_url)
 
 
 def _user_id(body: dict[str, Any] | None) -> str | None:
@@ -54,7 +58,7 @@ def _user_id(body: dict[str, Any] | None) -> str | None:
 
 async def handle_error(error: Exception, respond: AsyncRespond | None) -> None:
     """Bolt's global error handler (middleware failures and anything raised into bolt)."""
-    if respond is not None:
+    if _can_respond(respond):
         await respond(**message_for(error).as_response())
 
 

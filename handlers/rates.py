@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.models.blocks import Block
 
-from bot.errors import UserFacingError
+from bot.errors import StaleAction
 from bot.ids import Action
 from bot.listeners import ack_then, message_for
 from bot.rates import parse_rate_query, to_csv
@@ -35,13 +35,6 @@ from handlers.router import CommandRequest, PlanCommands
 from store.domain.rates import RatesHomeState
 
 MAX_TEXT = 300  # a rate query is never longer; the rest of a pasted essay is ignored
-
-
-class StaleButton(UserFacingError):
-    """A button whose value we cannot read (an old message from an earlier version of the app)."""
-
-    def __init__(self) -> None:
-        super().__init__("That button is out of date. Run `/rates` again.")
 
 
 class RateLookups:
@@ -106,7 +99,7 @@ def register(app: AsyncApp, commands: PlanCommands, tabs: HomeTabs, services: Se
         """A suggestion ("did you mean…", another region of a shared dial code): answer in place."""
         value = LookupValue.decode((args.action or {}).get("value"))
         if value is None:
-            raise StaleButton()
+            raise StaleAction("Run `/rates` again.")
         message = await lookups.answer(value.q, tenant_of(args.context))
         await args.respond(**message.as_response(replace_original=True))
 
@@ -114,7 +107,7 @@ def register(app: AsyncApp, commands: PlanCommands, tabs: HomeTabs, services: Se
         """Post the answer visibly in the conversation, saying who shared it."""
         value = LookupValue.decode((args.action or {}).get("value"))
         if value is None:
-            raise StaleButton()
+            raise StaleAction("Run `/rates` again.")
         message = await lookups.answer(value.q, tenant_of(args.context), shared_by=_user_id(args))
         await args.respond(**message.as_response())
 
@@ -146,7 +139,7 @@ def register(app: AsyncApp, commands: PlanCommands, tabs: HomeTabs, services: Se
         """Prev/Next/First/Last: another page, keeping the chosen destination."""
         value = PageValue.decode((args.action or {}).get("value"))
         if value is None:
-            raise StaleButton()
+            raise StaleAction("Open the Rate Table tab again.")
         tenant, user = tenant_of(args.context), _user_id(args)
         state = await store.rates.home_state(tenant.team_id, user)
         await store.rates.remember_home_state(

@@ -315,3 +315,8 @@ async def test_the_index_is_built_once_per_version_and_imports_are_seen(
     assert "$0.0001 /min" in text
     assert "version 2" in text
     assert len(builds) == 2
+
+
+async def test_a_button_from_an_older_version_is_explained(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    stale = {"action_id": Action.RATES_SHARE, "value": "uk"}  # not the JSON this version writes
+    assert "That button is out of date" in all_text(await click(slack, fake_slack, stale))

@@ -233,3 +233,29 @@ async def test_without_a_rate_table_the_tab_and_command_explain(
     reply = await slack.run("uk", command="/rates")
     assert "No rate table has been loaded yet" in all_text(reply)
     assert await suggest(slack, "kong") == []
+
+
+@pytest.mark.usefixtures("demo")
+async def test_a_stale_page_button_is_explained_in_a_dm(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    payload = block_actions_payload(
+        team_id=TEAM,
+        user_id=STAFF,
+        action_id=f"{Action.RATES_PAGE}.next",
+        value="3",
+        view={"type": "home", "id": "V0HOME"},
+    )
+    assert (await slack.interact(payload)).status == 200
+    told = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == STAFF)
+    assert "out of date" in all_text(told.params)
+
+
+@pytest.mark.usefixtures("demo")
+async def test_a_failed_export_is_reported_in_a_dm(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    fake_slack.fail("files.getUploadURLExternal", error="not_allowed_token_type")
+    payload = block_actions_payload(
+        team_id=TEAM, user_id=STAFF, action_id=Action.RATES_EXPORT, value="1", view={"type": "home"}
+    )
+    assert (await slack.interact(payload)).status == 200
+    told = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == STAFF)
+    assert "something went wrong" in all_text(told.params)
+    assert not fake_slack.calls_to("files.completeUploadExternal")

@@ -153,11 +153,14 @@ def _lookup_button(index: int, text: str, query: str, quantity: Quantity | None)
     )
 
 
-def _row_buttons(rows: Sequence[RateRow], quantity: Quantity | None) -> ActionsBlock:
+def _row_buttons(rows: Sequence[RateRow], quantity: Quantity | None, verb: str = "") -> ActionsBlock:
+    """One button per destination, looking it up (with the same estimate); `verb` prefixes the name."""
     return ActionsBlock(
         block_id=BlockId.RATES_CHOICES,
         elements=[
-            _lookup_button(index, f"{flag(row.iso_code)} {row.destination}".strip(), row.iso_code, quantity)
+            _lookup_button(
+                index, f"{verb} {flag(row.iso_code)} {row.destination}".strip(), row.iso_code, quantity
+            )
             for index, row in enumerate(rows)
         ],
     )
@@ -345,7 +348,7 @@ def _unpriced_blocks(answer: RateAnswer, number: UnpricedNumber) -> list[Block]:
                 ]
             )
         )
-        blocks.append(_row_buttons([number.row], answer.quantity))
+        blocks.append(_row_buttons([number.row], answer.quantity, verb="Rates for"))
     return blocks
 
 
