@@ -6,15 +6,19 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from functools import wraps
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
 from store import Store
+from store.domain.rates import RateRow
 from store.errors import NotFound, StoreUnavailable
 from store.migrate import upgrade_url
+from store.rates import ImportConflict
 
 T = TypeVar("T")
 
@@ -95,6 +99,11 @@ async def demo(store: Store, team: str, admin: str) -> None:
     click.echo(
         f"sample account '{DEMO_ACCOUNT}' loaded and linked to workspace {team} (administrator {admin})"
     )
+    table = await store.rates.current_info()
+    if table is not None and table.sample:
+        click.echo(f"sample rate table is current (version {table.version}): {table.label}")
+    elif table is not None:
+        click.echo(f"kept the imported rate table (version {table.version}, {table.label!r})")
 
 
 @cli.command()
@@ -156,6 +165,110 @@ async def admins_list(store: Store, account: str) -> None:
         click.echo(user)
 
 
+def _read_rate_file(file: BinaryIO) -> list[RateRow]:
+    """Every row of a rate CSV, or a ClickException listing each bad line (and nothing is imported)."""
+    from bot.rates import RateFileError, parse_csv
+
+    try:
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(
+            f"{file.name} is not UTF-8 text (byte {error.start}); save it as CSV UTF-8"
+        ) from None
+    try:
+        return parse_csv(text)
+    except RateFileError as error:
+        lines = "\n".join(f"  line {line}: {reason}" for line, reason in error.problems)
+        raise click.ClickException(
+            f"{file.name} was rejected, nothing was imported ({len(error.problems)} problem"
+            f"{'s' if len(error.problems) != 1 else ''}):\n{lines}"
+        ) from None
+
+
+@cli.command("import-rates")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--effective-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date the rates take effect, YYYY-MM-DD (default: today).",
+)
+@click.option("--label", default=None, help="A name for this version (default: the file name).")
+@click.option(
+    "--notify/--no-notify",
+    default=True,
+    show_default=True,
+    help="Post the changes to each linked account's alerts channel (needs SLACK_BOT_TOKEN).",
+)
+@with_store
+async def import_rates_command(
+    store: Store, file: BinaryIO, effective_date: datetime | None, label: str | None, notify: bool
+) -> None:
+    """Import FILE.csv ("-" for stdin) as the new rate table; the previous version is kept.
+
+    The header must be dial_code,iso_code,destination,landline_per_min,mobile_per_min,sms_per_message
+    (rates in USD). Every line is checked first: a bad file is rejected whole, listing each problem.
+    """
+    from bot.rates.updates import import_rates, single_client
+    from bot.slack_app import build_client
+    from store.clock import utcnow
+
+    rows = _read_rate_file(file)
+    settings = settings_from(click.get_current_context())
+    client_for_team = None
+    if notify and settings.slack_bot_token is not None:
+        client_for_team = single_client(build_client(settings))
+    outcome = await import_rates(
+        store,
+        rows,
+        effective_date=effective_date.date() if effective_date else utcnow().date(),
+        label=(label or Path(file.name).name)[:200],
+        client_for_team=client_for_team,
+    )
+    table, changes = outcome.imported.table, outcome.imported.changes
+    if not outcome.imported.created:
+        click.echo(f"rate table version {table.version} already has exactly these rates: nothing imported")
+        return
+    click.echo(
+        f"imported rate table version {table.version}: {len(rows)} destinations, "
+        f"effective {table.effective_date.isoformat()}, label {table.label!r}"
+    )
+    if outcome.imported.previous is not None:
+        click.echo(
+            f"changes from version {outcome.imported.previous.version}: {len(changes.added)} added, "
+            f"{len(changes.removed)} removed, {len(changes.increased)} rates up, {len(changes.decreased)} down"
+        )
+    if notify and client_for_team is None and not changes.is_empty:
+        click.echo("SLACK_BOT_TOKEN is not set: alerts channels were not told about the changes")
+    if outcome.announced:
+        click.echo(f"announced the changes in {len(outcome.announced)} alerts channel(s)")
+    for target, reason in outcome.failed:
+        click.echo(
+            f"could not announce in {target.channel} (account {target.account_id}): {reason}", err=True
+        )
+
+
+@cli.command("export-rates")
+@click.option(
+    "--output", "-o", type=click.File("wb"), default="-", help="File to write (default: standard output)."
+)
+@click.option("--version", "version", type=int, default=None, help="An older version (default: the current).")
+@with_store
+async def export_rates_command(store: Store, output: BinaryIO, version: int | None) -> None:
+    """Write the rate table as CSV, exactly as import-rates reads it."""
+    from bot.rates import to_csv
+
+    table = await store.rates.table(version)
+    if table is None:
+        raise click.ClickException(
+            "no rate table has been imported yet"
+            if version is None
+            else f"there is no rate table version {version}"
+        )
+    output.write(to_csv(table.rows).encode("utf-8"))
+    output.flush()
+
+
 @cli.command("try")
 @click.argument("command_text")
 @click.option("--team", default="T0DEMO", show_default=True)
@@ -185,3 +298,5 @@ def main() -> None:
         sys.exit(f"myplan: database unavailable: {error}")
     except NotFound as error:
         sys.exit(f"myplan: not found: {error}")
+    except ImportConflict as error:
+        sys.exit(f"myplan: {error}")

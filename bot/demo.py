@@ -6,6 +6,7 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from bot.rates import SAMPLE_LABEL, sample_rows
 from store import Store
 from store.domain.account import AccountDocument, AllowanceDoc, CompanyDoc, FeatureDoc
 from store.domain.plan import FeatureKey, FeatureStatus, Meter
@@ -122,3 +123,20 @@ async def load_demo(
     await store.usage.record(DEMO_ACCOUNT, demo_readings(doc), now=doc.data_as_of)
     await store.workspaces.link(team_id, DEMO_ACCOUNT, by="myplan demo", now=doc.data_as_of)
     await store.admins.add(DEMO_ACCOUNT, admin, by="myplan demo", now=doc.data_as_of)
+    await load_sample_rates(store, now=now)
+
+
+async def load_sample_rates(store: Store, *, now: datetime) -> bool:
+    """Make the sample rate table current, unless a real table was imported (that is never replaced).
+
+    Returns True when the sample table is current afterwards. Idempotent: the same sample again creates no
+    new version (its effective date stays the one it was first loaded with).
+    """
+    current = await store.rates.current_info()
+    if current is not None and not current.sample:
+        return False
+    effective = current.effective_date if current is not None else now.date()
+    await store.rates.import_table(
+        sample_rows(), effective_date=effective, label=SAMPLE_LABEL, sample=True, now=now
+    )
+    return True

@@ -59,3 +59,10 @@ class NotFoundHere(UserFacingError):
     def __init__(self, what: str) -> None:
         super().__init__(f"I can't find {what} in this workspace's account.")
         self.what = what
+
+
+class StaleAction(UserFacingError):
+    """A button or menu whose value cannot be read any more (a message drawn by an older version)."""
+
+    def __init__(self, again: str) -> None:
+        super().__init__(f"That button is out of date. {again}")

@@ -20,6 +20,13 @@ class Action(StrEnum):
     UPGRADE_NOTE = "upgrade.note"
     UPGRADE_ACKNOWLEDGE = "upgrade.acknowledge"
     UPGRADE_DONE = "upgrade.done"
+    # Rate Table: buttons that look a destination up again (suggestions; suffixed .0–.n), Share, the
+    # Home tab's picker (an external_select served by an options listener), paging and export.
+    RATES_LOOKUP = "rates.lookup"
+    RATES_SHARE = "rates.share"
+    RATES_PICK = "rates.pick"
+    RATES_PAGE = "rates.page"
+    RATES_EXPORT = "rates.export"
 
 
 class Block(StrEnum):
@@ -48,6 +55,17 @@ class Block(StrEnum):
     SALES_REQUEST = "sales.request"
     SALES_USAGE = "sales.usage"
     SALES_ACTIONS = "sales.actions"
+    RATES_RESULT = "rates.result"
+    RATES_RATES = "rates.rates"
+    RATES_ESTIMATE = "rates.estimate"
+    RATES_CHOICES = "rates.choices"
+    RATES_NOTE = "rates.note"
+    RATES_ACTIONS = "rates.actions"
+    RATES_CHANGES = "rates.changes"
+    RATES_TOOLS = "rates.tools"
+    RATES_CHOSEN = "rates.chosen"
+    RATES_PAGE_HEAD = "rates.page.head"
+    RATES_PAGER = "rates.pager"
 
 
 class Callback(StrEnum):

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import ack_then
 from bot.services import Services
-from handlers import company, features, home, installation, linking, plan, upgrade
+from handlers import company, features, home, installation, linking, plan, rates, upgrade
 from handlers.home import HomeTabs
 from handlers.router import PlanCommands
 
@@ -19,6 +19,7 @@ def register_all(app: AsyncApp, services: Services) -> None:
     features.register(app, services)
     upgrade.register(app, services, commands)
     linking.register(commands)
+    rates.register(app, commands, tabs, services)
     home.register(app, tabs)
     installation.register(app, services)
     app.command("/plan")(ack_then(commands.dispatch))

@@ -13,6 +13,7 @@ from store.db import Database
 from store.events import HandledEventRepository
 from store.home import HomeStateRepository
 from store.link_codes import LinkCodeRepository
+from store.rates import RateRepository
 from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
@@ -33,6 +34,7 @@ class Store:
         self.upgrades = UpgradeRepository(db)
         self.link_codes = LinkCodeRepository(db)
         self.handled_events = HandledEventRepository(db)
+        self.rates = RateRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -37,6 +37,22 @@ class Money(TypeDecorator[Decimal]):
         return None if value is None else Decimal(str(value))
 
 
+class ExactDecimal(Money):
+    """A decimal that also keeps its written scale: ``0.01`` and ``0.0100`` come back as written.
+
+    PostgreSQL's unconstrained NUMERIC keeps the scale of each value (a fixed-scale NUMERIC would pad
+    ``0.01`` to ``0.0100``); SQLite keeps the text. For values whose form matters, e.g. rates that an
+    export must write back exactly as they were imported.
+    """
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.precision + 2))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps are stored in UTC and always come back timezone-aware."""
 

@@ -8,10 +8,21 @@ from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from store.coltypes import Money, UTCDateTime
+from store.coltypes import ExactDecimal, Money, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -247,3 +258,45 @@ SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
 )
 # The OAuth flow looks a state up by its value.
 Index("ix_slack_oauth_states_state", SLACK_OAUTH_STATES.c.state)
+
+
+class RateTableRow(Base):
+    """One imported version of the service-wide rate table; older versions are kept."""
+
+    __tablename__ = "rate_tables"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    effective_date: Mapped[date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200))
+    sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[datetime]
+
+
+class RateRowRow(Base):
+    """One destination's rates in one table version, in file order (`position`) so exports match imports."""
+
+    __tablename__ = "rate_rows"
+    __table_args__ = (UniqueConstraint("version", "iso_code", name="uq_rate_rows_version_iso_code"),)
+
+    version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("rate_tables.version", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    dial_code: Mapped[str] = mapped_column(String(4))
+    iso_code: Mapped[str] = mapped_column(String(2))
+    destination: Mapped[str] = mapped_column(String(100))
+    landline_per_min: Mapped[Decimal] = mapped_column(ExactDecimal())
+    mobile_per_min: Mapped[Decimal] = mapped_column(ExactDecimal())
+    sms_per_message: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+
+class RatesHomeStateRow(Base):
+    """Where each user is in the Home's Rate Table tab: the chosen destination and the page shown."""
+
+    __tablename__ = "rates_home_state"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    iso_code: Mapped[str | None] = mapped_column(String(2))
+    page: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]

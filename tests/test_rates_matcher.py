@@ -375,6 +375,8 @@ def test_complete_limit_empty_prefix_and_typo(index: RateIndex) -> None:
     assert index.complete("")[0].destination == "Afghanistan"
     assert len(index.complete("s", limit=3)) == 3
     assert index.complete("germn")[0].iso_code == "DE"
+    assert index.complete("😀") == []
+    assert index.complete("--") == []
 
 
 def test_pages_are_alphabetical_and_clamped(index: RateIndex) -> None:
@@ -388,6 +390,14 @@ def test_pages_are_alphabetical_and_clamped(index: RateIndex) -> None:
     assert last.number == last.total_pages
     assert index.page(-3, 20).number == 1
     assert RateIndex.build([]).page(1, 20).total_pages == 1
+
+
+def test_page_of_finds_a_destinations_page(index: RateIndex) -> None:
+    for iso in ("AF", "GB", "HK", "ZW"):
+        page = index.page(index.page_of(iso, 20), 20)
+        assert iso in {row.iso_code for row in page.rows}
+    assert index.page_of("gb", 20) == index.page_of("GB", 20)
+    assert index.page_of("QQ", 20) == 1
 
 
 # -- estimates --------------------------------------------------------------------------------------------

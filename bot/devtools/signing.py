@@ -332,24 +332,27 @@ def block_suggestion_payload(
     team_id: str,
     user_id: str,
     action_id: str,
-    block_id: str,
     value: str,
+    block_id: str = "b",
     view: dict[str, Any] | None = None,
     user_name: str = "someone",
     enterprise_id: str | None = None,
     api_app_id: str = APP_ID,
 ) -> dict[str, Any]:
-    """A ``block_suggestion`` payload: an external select in a modal asking for options for ``value``."""
+    """A ``block_suggestion`` payload: what Slack sends an options listener as someone types into an
+    ``external_select`` (``value`` is what they have typed so far). Defaults to a select in the Home tab."""
     full_view: dict[str, Any] = {
         "id": "V0FAKE",
         "team_id": team_id,
-        "type": "modal",
+        "type": "home",
         "blocks": [],
         "private_metadata": "",
         "callback_id": "",
         "state": {"values": {}},
         "hash": "h1",
+        "external_id": "",
         "app_id": api_app_id,
+        "app_installed_team_id": team_id,
         "bot_id": BOT_ID,
         **(view or {}),
     }

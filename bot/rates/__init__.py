@@ -1,4 +1,8 @@
-"""Rate Table rules: lookup/matching, cost estimates, CSV import/export, sample data. Pure: no Slack, no DB.
+"""Rate Table rules: lookup/matching, cost estimates, CSV import/export, sample data.
+
+What this package re-exports is pure (no Slack, no DB). Two modules do I/O and are imported by name:
+`bot.rates.cache` (the current table's index, rebuilt per version) and `bot.rates.updates` (the one
+import path for the CLI and the ingest API, with the change announcements).
 
 Domain objects (`RateRow`, `RateTable`, `RateChanges`, `diff_tables`) live in `store.domain.rates` so the
 store can return them; they are re-exported here for convenience.

@@ -357,11 +357,26 @@ def _leading_digit_regions(country_code: int, rest: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class _FuzzyTier:
-    """Choices for one rapidfuzz pass: normalized keys, the row ranks each names, own-name-or-alias."""
+    """Choices for one rapidfuzz pass: normalized keys, the row ranks each names, own-name-or-alias, and
+    (tier 1 only) which keys contain each word."""
 
     keys: list[str]
     ranks: list[tuple[int, ...]]
     primary: list[bool]
+    words: dict[str, list[int]]
+
+    def choices(self, norm: str, by_word: bool) -> Sequence[str] | Mapping[int, str]:
+        """What to score `norm` against. `by_word`: only keys sharing the query's rarest known word (none
+        when it shares no word), so a query like nothing in a 50,000-row table costs no fuzzy pass."""
+        if not by_word:
+            return self.keys
+        postings = [self.words[word] for word in norm.split() if word in self.words]
+        if not postings:
+            return {}
+        rarest = min(postings, key=len)
+        if 2 * len(rarest) > len(self.keys):
+            return self.keys
+        return {position: self.keys[position] for position in rarest}
 
 
 _FUZZY_POOL: Final = 40
@@ -474,12 +489,15 @@ class RateIndex:
         further rows sharing an ISO code (synthetic/sub-destination tables), searched only if tier 0 fails,
         so a typo costs ~1 ms even on a 50,000-row table."""
         heads = set(self._iso_rank.values())
-        tiers = (_FuzzyTier([], [], []), _FuzzyTier([], [], []))
+        tiers = (_FuzzyTier([], [], [], {}), _FuzzyTier([], [], [], {}))
         for key, group in self._exact.items():
             tier = tiers[0] if any(rank in heads for rank in group) else tiers[1]
             tier.keys.append(key)
             tier.ranks.append(group)
             tier.primary.append(key in own_names)
+        for position, key in enumerate(tiers[1].keys):
+            for word in set(key.split()):
+                tiers[1].words.setdefault(word, []).append(position)
         return tiers
 
     def _index_prefixes(self, norms: Sequence[str], ranks: Sequence[int]) -> None:
@@ -533,6 +551,11 @@ class RateIndex:
         start = (number - 1) * size
         return RatePage(self._sorted[start : start + size], number, size, total)
 
+    def page_of(self, iso_code: str, size: int = 20) -> int:
+        """The 1-based alphabetical page on which the row of `iso_code` appears (1 if it is not in the table)."""
+        rank = self._iso_rank.get(iso_code.upper())
+        return 1 if rank is None else rank // max(1, size) + 1
+
     def complete(self, prefix: str, limit: int = 100) -> list[RateRow]:
         """Type-ahead: rows whose name, alias (any word), ISO code or dial code starts with `prefix`.
 
@@ -540,8 +563,8 @@ class RateIndex:
         picker is never empty for "germn".
         """
         key = normalize(prefix[:_MAX_NAME_LENGTH])
-        if not key:
-            return list(self._sorted[:limit])
+        if not key:  # nothing typed: the start of the table; only symbols or emoji typed: nothing fits
+            return [] if prefix.strip() else list(self._sorted[:limit])
         start = bisect_left(self._prefix_keys, key)
         ranks: set[int] = set()
         for position in range(start, len(self._prefix_keys)):
@@ -597,9 +620,12 @@ class RateIndex:
         if len(norm) < 3:
             return []
         best: dict[int, tuple[float, bool]] = {}
-        for tier in self._tiers if deep else self._tiers[:1]:
+        for number, tier in enumerate(self._tiers if deep else self._tiers[:1]):
+            choices = tier.choices(norm, by_word=number == 1)
+            if not choices:
+                continue
             hits = process.extract(
-                norm, tier.keys, scorer=fuzz.WRatio, limit=_FUZZY_POOL, score_cutoff=_FUZZY_FLOOR
+                norm, choices, scorer=fuzz.WRatio, limit=_FUZZY_POOL, score_cutoff=_FUZZY_FLOOR
             )
             for _, score, position in hits:
                 candidate = (score, tier.primary[position])

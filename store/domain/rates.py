@@ -7,7 +7,7 @@ imported file can be exported byte-for-byte. Rates are USD, non-negative, with a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -65,15 +65,30 @@ class RateRow(BaseModel):
         return self.sms_per_message
 
 
-class RateTable(BaseModel):
-    """One imported version of an account's rate table; older versions are kept, never overwritten."""
+class RateTableInfo(BaseModel):
+    """One imported version of the service's rate table, without its rows.
+
+    The table is global (one for the whole service); importing a new version keeps the older ones.
+    `sample` marks demonstration data, which `myplan demo` may replace but never a real import.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = Field(ge=1)
     effective_date: date
     label: str = Field(max_length=200)
+    sample: bool = False
+    imported_at: datetime | None = None
+
+
+class RateTable(RateTableInfo):
+    """A table version with its rows, in the order they were imported (so an export reproduces the file)."""
+
     rows: tuple[RateRow, ...]
+
+    @property
+    def info(self) -> RateTableInfo:
+        return RateTableInfo.model_validate(self.model_dump(exclude={"rows"}))
 
 
 class RateChange(BaseModel):
@@ -142,3 +157,47 @@ def diff_tables(old_rows: Iterable[RateRow], new_rows: Iterable[RateRow]) -> Rat
                 )
                 (up if now > was else down).append(change)
     return RateChanges(added=tuple(added), removed=tuple(removed), increased=tuple(up), decreased=tuple(down))
+
+
+class RateImport(BaseModel):
+    """What importing a table did: the version now current, the one before, and what changed between them.
+
+    `created` is False when the rows, label, date and sample flag equal the current version's: a retried
+    import then changes nothing (no new version, empty `changes`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: RateTableInfo
+    previous: RateTableInfo | None
+    changes: RateChanges
+    created: bool
+    row_count: int = Field(ge=0)
+
+
+class AccountRateTerms(BaseModel):
+    """What a lookup needs from the asking account: its fixed VoIP rate, and its country for national numbers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    voip_rate_per_min: Decimal
+    country: str | None = None
+
+
+class AlertsTarget(BaseModel):
+    """An account linked to Slack with an alerts channel: where rate-table changes are announced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str
+    team_id: str
+    channel: str
+
+
+class RatesHomeState(BaseModel):
+    """Where a user is in the Home's Rate Table tab, so paging keeps the chosen destination and back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iso_code: IsoCode | None = None
+    page: int = Field(default=1, ge=1)

@@ -1,6 +1,6 @@
 """distribution: Slack installations and OAuth states, link codes, handled events
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27 12:31:57.059677
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 import store.coltypes
 
-revision: str = "0008"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
