@@ -1,4 +1,4 @@
-"""The aiohttp web server: Slack's request URL, the health check (and later the ingest API)."""
+"""The aiohttp web server: Slack's request URL, the health check and the ingest API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.api import API_PREFIX, UsageHook, create_api_app
 from bot.services import Services
+from bot.slack_app import build_client
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -19,14 +21,21 @@ BOLT = web.AppKey("bolt", AsyncApp)
 HEALTH_TIMEOUT = 3.0
 
 
-def create_web_app(services: Services, bolt: AsyncApp | None) -> web.Application:
-    """The web app; `bolt` is None in Socket Mode, where Slack's requests arrive over the socket."""
+def create_web_app(
+    services: Services, bolt: AsyncApp | None, *, on_usage: UsageHook | None = None
+) -> web.Application:
+    """The web app; `bolt` is None in Socket Mode, where Slack's requests arrive over the socket.
+
+    `on_usage(account_id)` runs after every committed change to an account's usage figures.
+    """
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
     if bolt is not None:
         app[BOLT] = bolt
         app.router.add_post("/slack/events", slack_events)
+    client = bolt.client if bolt is not None else build_client(services.settings)
+    app.add_subapp(API_PREFIX, create_api_app(services, client, on_usage=on_usage))
     return app
 
 

@@ -10,6 +10,7 @@ from store.admins import AdminRepository
 from store.audit import AuditRepository
 from store.db import Database
 from store.home import HomeStateRepository
+from store.idempotency import IdempotencyRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
 
@@ -25,6 +26,7 @@ class Store:
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
         self.home = HomeStateRepository(db)
+        self.idempotency = IdempotencyRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

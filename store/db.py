@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -17,6 +18,9 @@ from store.errors import StoreUnavailable
 
 # Connection-level failures: the database is down or unreachable, not a bug in a query.
 _OUTAGE_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+# The session of the enclosing `Database.transaction()` block, if any, with the database it belongs to.
+_ambient: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("store_transaction", default=None)
 
 
 def normalize_database_url(url: str) -> str:
@@ -64,7 +68,15 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed when the block succeeds, rolled back otherwise."""
+        """A session in a transaction: committed when the block succeeds, rolled back otherwise.
+
+        Inside a `transaction()` block it is that block's session, so repository calls made there
+        commit or roll back together.
+        """
+        ambient = _ambient.get()
+        if ambient is not None and ambient[0] is self:
+            yield ambient[1]
+            return
         try:
             async with self._sessions() as session, session.begin():
                 yield session
@@ -76,6 +88,16 @@ class Database:
             if error.connection_invalidated:
                 raise StoreUnavailable("database connection lost") from error
             raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for every repository call made inside the block (in this task)."""
+        async with self.session() as session:
+            token = _ambient.set((self, session))
+            try:
+                yield session
+            finally:
+                _ambient.reset(token)
 
     async def ping(self) -> None:
         async with self.session() as session:

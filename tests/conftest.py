@@ -33,6 +33,7 @@ from tests.slackdriver import SIGNING_SECRET, SlackDriver
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+INGEST_TOKEN = "test-ingest-token"
 # A fixed "now" for sample data, so views and snapshots do not drift with the calendar.
 DEMO_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -138,6 +139,7 @@ def settings(database_url: str, fake_slack: FakeSlack) -> Settings:
         slack_bot_token=SecretStr("xoxb-test"),
         slack_api_url=fake_slack.api_url,
         sales_channel="C0SALES",
+        ingest_token=SecretStr(INGEST_TOKEN),
     )
 
 
