@@ -16,6 +16,7 @@ transaction rolls back, and it replays the first one's response.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 
 from aiohttp import web
@@ -27,6 +28,8 @@ from bot.api.context import API
 from bot.api.errors import ApiError, json_response
 from store.clock import utcnow
 from store.idempotency import IdempotencyRecord, KeyAlreadyClaimed
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -86,6 +89,12 @@ async def unit_of_work_middleware(request: web.Request, handler: Handler) -> web
                 )
     except KeyAlreadyClaimed:
         assert record is not None
+        log.info(
+            "%s %s: a concurrent request claimed key %r first; replaying it",
+            request.method,
+            request.path,
+            key,
+        )
         earlier = await store.idempotency.find(record.key)
         if earlier is None:  # claimed, then expired in the meantime: vanishingly rare
             raise ApiError(
