@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import utcnow
@@ -31,9 +31,16 @@ def feature_meter(key: FeatureKey) -> str:
     return FEATURE_METER_PREFIX + key.value
 
 
+ALL_METERS: tuple[str, ...] = (
+    *(m.value for m in Meter),
+    STAFF_LICENCES,
+    *(FEATURE_METER_PREFIX + k.value for k in FeatureKey),
+)
+"""Every meter a reading may name."""
+
+
 def all_meters() -> list[str]:
-    """Every meter a reading may name."""
-    return [m.value for m in Meter] + [STAFF_LICENCES] + [feature_meter(k) for k in FeatureKey]
+    return list(ALL_METERS)
 
 
 def is_whole_number_meter(meter: str) -> bool:
@@ -74,24 +81,25 @@ class UsageRepository:
         async with self._db.session() as session:
             figures = await _Figures.load(session, account_id, {r.meter for r in readings})
             seen = await _stored(session, account_id, readings)
-            recorded = 0
+            new: list[dict[str, object]] = []
             for reading in readings:
                 identity = (reading.meter, reading.at, reading.used)
                 if identity in seen:
                     continue
                 seen.add(identity)
-                recorded += 1
-                session.add(
-                    UsageReadingRow(
-                        account_id=account_id,
-                        meter=reading.meter,
-                        used=reading.used,
-                        at=reading.at,
-                        received_at=now,
-                    )
+                new.append(
+                    {
+                        "account_id": account_id,
+                        "meter": reading.meter,
+                        "used": reading.used,
+                        "at": reading.at,
+                        "received_at": now,
+                    }
                 )
                 figures.apply(reading)
-            return RecordResult(recorded=recorded, duplicates=len(readings) - recorded)
+            if new:  # one multi-row INSERT: far faster than an ORM object per reading
+                await session.execute(insert(UsageReadingRow), new)
+            return RecordResult(recorded=len(new), duplicates=len(readings) - len(new))
 
     async def history(self, account_id: str, meter: str, *, since: datetime) -> list[Reading]:
         async with self._db.session() as session:

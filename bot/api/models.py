@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from store.clock import utcnow
 from store.domain.account import MAX_COUNT, Amount, Timestamp
 from store.domain.plan import FeatureKey
-from store.usage import all_meters, is_whole_number_meter
+from store.usage import ALL_METERS, is_whole_number_meter
 
 MAX_READINGS = 10_000
 """Readings in one batch (a 1 MiB body holds about 14,000)."""
@@ -54,13 +54,16 @@ class FeaturePath(AccountPath):
 # --- usage ----------------------------------------------------------------------------------------------
 
 
+_KNOWN_METERS = frozenset(ALL_METERS)
+
+
 def _known_meter(meter: str) -> str:
-    if meter not in all_meters():
-        raise ValueError(f"unknown meter {meter!r}; expected one of: {', '.join(all_meters())}")
+    if meter not in _KNOWN_METERS:
+        raise ValueError(f"unknown meter {meter!r}; expected one of: {', '.join(ALL_METERS)}")
     return meter
 
 
-UsageMeter = Annotated[str, AfterValidator(_known_meter), Field(json_schema_extra={"enum": all_meters()})]
+UsageMeter = Annotated[str, AfterValidator(_known_meter), Field(json_schema_extra={"enum": list(ALL_METERS)})]
 
 
 class ReadingIn(_Body):
