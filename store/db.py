@@ -91,7 +91,10 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction for every repository call made inside the block (in this task)."""
+        """One transaction for every repository call made inside the block.
+
+        The calls share one session, so make them one after another (no `gather` inside the block).
+        """
         async with self.session() as session:
             token = _ambient.set((self, session))
             try:

@@ -27,6 +27,7 @@ from store.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+MIN_TOKEN_LENGTH = 32
 
 
 def create_api_app(
@@ -45,8 +46,11 @@ def create_api_app(
     app.router.add_get(OPENAPI_PATH, openapi)
 
     async def announce(_: web.Application) -> None:
-        if services.settings.ingest_token is None:
+        token = services.settings.ingest_token
+        if token is None:
             log.warning("INGEST_TOKEN is not set: the ingest API under %s/ answers 503", API_PREFIX)
+        elif len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            log.warning("INGEST_TOKEN is short; use %d or more random characters", MIN_TOKEN_LENGTH)
 
     async def drain(_: web.Application) -> None:
         await api.background.drain()

@@ -1,7 +1,7 @@
 """Declaring an endpoint: its path, pydantic models for parameters, body and answers, and its handler.
 
     @endpoints.route(
-        "PUT", "/rates", summary="Replace the rate table",
+        "PUT", "/rates", summary="Replace the rate table", not_found=False,
         body=RateTableIn, replies={200: (RateTableOut, "The table as stored")},
     )
     async def put_rates(call: ApiCall[NoParams, RateTableIn]) -> Reply:
@@ -27,7 +27,7 @@ from bot.api.background import Work
 from bot.api.body import read_body
 from bot.api.context import API, ApiContext
 from bot.api.errors import ApiError, from_validation_error, json_response
-from bot.api.idempotency import after_commit
+from bot.api.idempotency import WRITE_METHODS, after_commit
 
 P = TypeVar("P", bound=BaseModel)
 B = TypeVar("B", bound=BaseModel | None)
@@ -80,7 +80,7 @@ class Endpoint:
 
     @property
     def writes(self) -> bool:
-        return self.method in ("POST", "PUT", "PATCH", "DELETE")
+        return self.method in WRITE_METHODS
 
 
 @dataclass

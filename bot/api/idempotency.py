@@ -101,6 +101,7 @@ async def unit_of_work_middleware(request: web.Request, handler: Handler) -> web
                 409, "conflict", "Another request with this Idempotency-Key is in progress."
             ) from None
         return _replay(earlier, record)
+    log.info("ingest: %s %s → %d", request.method, request.path, response.status)
     for name, work in request[_AFTER_COMMIT]:
         api.background.spawn(name, work)
     return response

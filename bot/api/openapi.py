@@ -12,8 +12,10 @@ from bot.api.body import BODY_LIMIT, JSON
 from bot.api.endpoints import Endpoint
 from bot.api.idempotency import IDEMPOTENCY_HEADER, KEY_PATTERN
 from bot.api.models import ErrorBody
+from store.idempotency import KEY_LIFETIME
 
 API_VERSION = "1.0.0"
+KEY_LIFETIME_HOURS = int(KEY_LIFETIME.total_seconds() // 3600)
 REF_TEMPLATE = "#/components/schemas/{model}"
 
 DESCRIPTION = f"""\
@@ -25,7 +27,7 @@ My Plan for Slack.
 * **Idempotency**: send an `{IDEMPOTENCY_HEADER}` header (a UUID, say) with a POST or PUT, and a
   retry with the same key and body gets the same response, applied once (with the header
   `Idempotent-Replayed: true`); the same key with another body or path is a 409. Keys are kept
-  for 24 hours; only successful responses are kept.
+  for {KEY_LIFETIME_HOURS} hours; only successful responses are kept.
 * **Bodies** are `{JSON}`, at most {BODY_LIMIT}.
 * **Amounts** (fees, rates, minutes, GB) are exact decimals with at most 4 decimal places: send them
   as strings (`"1299.00"`) or numbers; they are always returned as strings.
