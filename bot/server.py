@@ -1,4 +1,5 @@
-"""The aiohttp web server: Slack's request URL, the OAuth install pages, the health check (and later the ingest API)."""
+"""The aiohttp web server: Slack's request URL, the OAuth install pages, the health check and the
+ingest API."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.api import API_PREFIX, UsageHook, create_api_app
 from bot.services import Services
+from bot.slack_app import build_client
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,10 +32,17 @@ HEALTH_TIMEOUT = 3.0
 
 
 def create_web_app(
-    services: Services, bolt: AsyncApp | None, *, socket: SocketConnection | None = None
+    services: Services,
+    bolt: AsyncApp | None,
+    *,
+    socket: SocketConnection | None = None,
+    on_usage: UsageHook | None = None,
 ) -> web.Application:
     """The web app. In Socket Mode (`socket` given) Slack's requests arrive over the socket, so there is
-    no `/slack/events`; the OAuth install pages are served in both modes when OAuth is configured."""
+    no `/slack/events`; the OAuth install pages are served in both modes when OAuth is configured.
+
+    `on_usage(account_id)` runs after every committed change to an account's usage figures.
+    """
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
@@ -45,6 +55,8 @@ def create_web_app(
         if bolt.oauth_flow is not None:
             app.router.add_get(bolt.oauth_flow.install_path, slack_install)
             app.router.add_get(bolt.oauth_flow.redirect_uri_path, slack_oauth_redirect)
+    client = bolt.client if bolt is not None else build_client(services.settings)
+    app.add_subapp(API_PREFIX, create_api_app(services, client, on_usage=on_usage))
     return app
 
 

@@ -12,6 +12,7 @@ from store.company import CompanyRepository
 from store.db import Database
 from store.events import HandledEventRepository
 from store.home import HomeStateRepository
+from store.idempotency import IdempotencyRepository
 from store.link_codes import LinkCodeRepository
 from store.rates import RateRepository
 from store.upgrades import UpgradeRepository
@@ -35,6 +36,7 @@ class Store:
         self.link_codes = LinkCodeRepository(db)
         self.handled_events = HandledEventRepository(db)
         self.rates = RateRepository(db)
+        self.idempotency = IdempotencyRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

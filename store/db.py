@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ from store.errors import StoreUnavailable
 # Connection-level failures: the database is down or unreachable, not a bug in a query.
 READ_ONLY = "myplan_read_only"
 _OUTAGE_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+# The session of the enclosing `Database.transaction()` block, if any, with the database it belongs to.
+_ambient: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("store_transaction", default=None)
 
 
 def normalize_database_url(url: str) -> str:
@@ -104,12 +108,32 @@ class Database:
     async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block succeeds, rolled back otherwise.
 
-        `read_only` sessions promise not to write (on SQLite they do not take the write lock)."""
+        `read_only` sessions promise not to write (on SQLite they do not take the write lock).
+        Inside a `transaction()` block it is that block's session, so repository calls made there
+        commit or roll back together.
+        """
+        ambient = _ambient.get()
+        if ambient is not None and ambient[0] is self:
+            yield ambient[1]
+            return
         with outages_as_unavailable():
             async with self._sessions() as session, session.begin():
                 if read_only:
                     await session.connection(execution_options={READ_ONLY: True})
                 yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for every repository call made inside the block.
+
+        The calls share one session, so make them one after another (no `gather` inside the block).
+        """
+        async with self.session() as session:
+            token = _ambient.set((self, session))
+            try:
+                yield session
+            finally:
+                _ambient.reset(token)
 
     async def ping(self) -> None:
         async with self.session() as session:

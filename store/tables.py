@@ -65,6 +65,8 @@ class SubscriptionRow(Base):
     next_payment_date: Mapped[date] = mapped_column(Date)
     staff_licences_purchased: Mapped[int] = mapped_column(Integer)
     staff_licences_assigned: Mapped[int] = mapped_column(Integer)
+    # When `staff_licences_assigned` was measured, so an older usage reading cannot overwrite it.
+    staff_licences_at: Mapped[datetime | None]
 
 
 class AllowanceRow(Base):
@@ -101,6 +103,8 @@ class FeatureRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     status_since: Mapped[datetime]
     used: Mapped[int] = mapped_column(Integer, default=0)
+    # When `used` was measured, so an older usage reading cannot overwrite it.
+    used_at: Mapped[datetime | None]
     limit: Mapped[int | None] = mapped_column(Integer)
     unit: Mapped[str] = mapped_column(String(32))
     monthly_fee: Mapped[Decimal | None]
@@ -300,3 +304,19 @@ class RatesHomeStateRow(Base):
     iso_code: Mapped[str | None] = mapped_column(String(2))
     page: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
+
+
+class IdempotencyKeyRow(Base):
+    """A write made with an `Idempotency-Key`: a retry gets this response instead of applying it again.
+
+    Inserted in the same transaction as the change, so of two concurrent retries only one commits.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request: Mapped[str] = mapped_column(String(600))  # "PUT /api/v1/accounts/acme"
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)

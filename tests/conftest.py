@@ -36,6 +36,7 @@ BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 # The Slack app's OAuth credentials in OAuth-mode tests.
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
+INGEST_TOKEN = "test-ingest-token"
 # A fixed "now" for sample data, so views and snapshots do not drift with the calendar.
 DEMO_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -146,6 +147,7 @@ def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: Fake
         slack_client_secret=SecretStr(CLIENT_SECRET) if oauth else None,
         slack_api_url=fake_slack.api_url,
         sales_channel="C0SALES",
+        ingest_token=SecretStr(INGEST_TOKEN),
     )
 
 

@@ -29,7 +29,8 @@ def myplan(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def env(database_url: str, store: Store) -> dict[str, str]:
+    """The environment of a `myplan` run; `store` empties the database first (PostgreSQL's is shared)."""
     return {"DATABASE_URL": database_url, "PYTHONPATH": str(Path(__file__).parents[1])}
 
 

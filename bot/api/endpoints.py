@@ -1,0 +1,150 @@
+"""Declaring an endpoint: its path, pydantic models for parameters, body and answers, and its handler.
+
+    @endpoints.route(
+        "PUT", "/rates", summary="Replace the rate table", not_found=False,
+        body=RateTableIn, replies={200: (RateTableOut, "The table as stored")},
+    )
+    async def put_rates(call: ApiCall[NoParams, RateTableIn]) -> Reply:
+        ...
+        return Reply(200, RateTableOut(...))
+
+The wrapper validates path parameters and the JSON body (400/415/413/422), so a handler only sees
+valid input; the middlewares around it add authentication, the transaction and idempotency; the
+OpenAPI document is generated from the same declarations.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.api.background import Work
+from bot.api.body import read_body
+from bot.api.context import API, ApiContext
+from bot.api.errors import ApiError, from_validation_error, json_response
+from bot.api.idempotency import WRITE_METHODS, after_commit
+
+P = TypeVar("P", bound=BaseModel)
+B = TypeVar("B", bound=BaseModel | None)
+
+
+class NoParams(BaseModel):
+    """An endpoint without path parameters."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: BaseModel
+
+
+@dataclass(frozen=True)
+class ApiCall(Generic[P, B]):
+    """One validated request, as a handler sees it."""
+
+    request: web.Request
+    api: ApiContext
+    params: P
+    body: B
+
+    def after_commit(self, name: str, work: Work) -> None:
+        """Run `work` in the background once the change is committed (Slack notices, hooks)."""
+        after_commit(self.request, name, work)
+
+    def usage_changed(self, account_id: str) -> None:
+        """Tell the usage hook (quota alerts), after the commit, that the account's usage figures changed."""
+        if (hook := self.api.on_usage) is not None:
+            self.after_commit(f"usage hook for {account_id}", lambda: hook(account_id))
+
+
+Handler = Callable[[ApiCall[Any, Any]], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    description: str
+    handler: Handler
+    params: type[BaseModel]
+    body: type[BaseModel] | None
+    replies: Mapping[int, tuple[type[BaseModel], str]]
+    not_found: bool
+    body_example: Any = None
+
+    @property
+    def writes(self) -> bool:
+        return self.method in WRITE_METHODS
+
+
+@dataclass
+class Endpoints:
+    """The API's endpoints, in declaration order (the OpenAPI document lists them so)."""
+
+    all: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        replies: Mapping[int, tuple[type[BaseModel], str]],
+        params: type[BaseModel] = NoParams,
+        body: type[BaseModel] | None = None,
+        not_found: bool = True,
+        description: str = "",
+        body_example: Any = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare an endpoint; `not_found` documents a 404 (an unknown account, say)."""
+
+        def register(handler: Handler) -> Handler:
+            self.all.append(
+                Endpoint(
+                    method,
+                    path,
+                    summary,
+                    description or inspect.cleandoc(handler.__doc__ or ""),
+                    handler,
+                    params,
+                    body,
+                    replies,
+                    not_found,
+                    body_example,
+                )
+            )
+            return handler
+
+        return register
+
+    def mount(self, app: web.Application) -> None:
+        for endpoint in self.all:
+            app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
+
+
+def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        try:
+            params = endpoint.params.model_validate(dict(request.match_info))
+        except ValidationError as error:
+            raise from_validation_error(error) from None
+        body = None
+        if endpoint.body is not None:
+            raw = await read_body(request)
+            try:
+                body = endpoint.body.model_validate_json(raw)
+            except ValidationError as error:
+                raise from_validation_error(error) from None
+        reply = await endpoint.handler(ApiCall(request, request.app[API], params, body))
+        if reply.status not in endpoint.replies:
+            raise ApiError(500, "internal", f"undocumented status {reply.status}")  # a bug: fail loudly
+        return json_response(reply.status, reply.body.model_dump_json())
+
+    serve.__name__ = endpoint.handler.__name__
+    return serve

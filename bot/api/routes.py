@@ -1,0 +1,179 @@
+"""The ingest API's endpoints: the billing platform pushes accounts, usage, feature changes, links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bot.api.endpoints import ApiCall, Endpoints, Reply
+from bot.api.errors import ApiError, invalid
+from bot.api.examples import account_example, usage_example
+from bot.api.models import AccountPath, FeaturePath, FieldError, Link, LinkRequest, UsageBatch, UsageResult
+from bot.api.notices import post_status_notice
+from bot.company.validation import CompanyForm, FieldErrors, validate_company_form
+from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
+from store.domain.plan import PlanSnapshot
+from store.usage import FEATURE_METER_PREFIX, STAFF_LICENCES, Reading
+
+log = logging.getLogger(__name__)
+
+endpoints = Endpoints()
+
+
+@endpoints.route(
+    "PUT",
+    "/accounts/{account_id}",
+    summary="Create or replace an account",
+    params=AccountPath,
+    body=AccountDocument,
+    replies={201: (AccountDocument, "Created; the account as stored"), 200: (AccountDocument, "Replaced")},
+    not_found=False,
+    body_example=account_example(),
+)
+async def put_account(call: ApiCall[AccountPath, AccountDocument]) -> Reply:
+    """The whole account: plan, fees, billing period, licences, allowances, features, company information.
+
+    Features left out of `features` are removed; company information, when left out, is kept.
+    The document's usage figures count as measured at `data_as_of` (default: now).
+    """
+    store = call.api.services.store
+    account_id = call.params.account_id
+    doc = _with_valid_company(call.body)
+    result = await store.accounts.upsert(account_id, doc)
+    _notify(call, result.status_changes)
+    call.usage_changed(account_id)
+    return Reply(201 if result.created else 200, await store.accounts.document(account_id))
+
+
+@endpoints.route(
+    "GET",
+    "/accounts/{account_id}",
+    summary="Read an account",
+    params=AccountPath,
+    replies={200: (AccountDocument, "The account as stored: the document PUT accepts")},
+)
+async def get_account(call: ApiCall[AccountPath, None]) -> Reply:
+    """Exactly the document `PUT` accepts, so sending it back changes nothing."""
+    return Reply(200, await call.api.services.store.accounts.document(call.params.account_id))
+
+
+@endpoints.route(
+    "POST",
+    "/accounts/{account_id}/usage",
+    summary="Record usage readings",
+    params=AccountPath,
+    body=UsageBatch,
+    replies={200: (UsageResult, "Recorded")},
+    body_example=usage_example(),
+)
+async def post_usage(call: ApiCall[AccountPath, UsageBatch]) -> Reply:
+    """Absolute readings for the current billing period, in any order; a batch is taken whole or not at all.
+
+    Each meter shows its newest reading, so duplicates and late readings are harmless; the history
+    keeps every distinct reading.
+    """
+    store = call.api.services.store
+    account_id = call.params.account_id
+    _check_meters(await store.accounts.snapshot(account_id), call.body)
+    readings = [Reading(meter=r.meter, used=r.used, at=r.at) for r in call.body.readings]
+    result = await store.usage.record(account_id, readings)
+    if result.recorded:
+        call.usage_changed(account_id)
+    return Reply(
+        200, UsageResult(received=len(readings), recorded=result.recorded, duplicates=result.duplicates)
+    )
+
+
+@endpoints.route(
+    "PUT",
+    "/accounts/{account_id}/features/{feature}",
+    summary="Change a feature's status or usage",
+    params=FeaturePath,
+    body=FeatureUpdate,
+    replies={200: (FeatureDoc, "The feature as stored")},
+    body_example={"status": "available"},
+)
+async def put_feature(call: ApiCall[FeaturePath, FeatureUpdate]) -> Reply:
+    """Only the fields given change. A status change is announced in the account's alerts channel."""
+    store = call.api.services.store
+    feature, change = await store.accounts.update_feature(
+        call.params.account_id, call.params.feature, call.body
+    )
+    _notify(call, [change] if change else [])
+    if {"used", "limit"} & call.body.changes().keys():
+        call.usage_changed(call.params.account_id)
+    return Reply(200, feature)
+
+
+@endpoints.route(
+    "POST",
+    "/accounts/{account_id}/links",
+    summary="Link a Slack workspace to the account",
+    params=AccountPath,
+    body=LinkRequest,
+    replies={201: (Link, "Linked"), 200: (Link, "Already linked to this account, or moved to it")},
+    body_example={"team_id": "T0DEMO"},
+)
+async def post_link(call: ApiCall[AccountPath, LinkRequest]) -> Reply:
+    """The workspace's members then see this account in Slack. A workspace has one account: moving it
+    from another needs `"replace": true`."""
+    store = call.api.services.store
+    account_id, team_id = call.params.account_id, call.body.team_id
+    if not await store.accounts.exists(account_id):
+        raise ApiError(404, "not_found", f"No such account {account_id!r}.")
+    current = await store.workspaces.account_for_team(team_id)
+    if current == account_id:
+        return Reply(200, Link(team_id=team_id, account_id=account_id))
+    if current is not None and not call.body.replace:
+        raise ApiError(
+            409,
+            "already_linked",
+            f'Workspace {team_id} is linked to account {current!r}; send "replace": true to move it.',
+        )
+    await store.workspaces.link(team_id, account_id, by="ingest API")
+    return Reply(
+        201 if current is None else 200,
+        Link(team_id=team_id, account_id=account_id, previous_account_id=current),
+    )
+
+
+def _with_valid_company(doc: AccountDocument) -> AccountDocument:
+    """Company information checked and normalised as the Slack form does (E.164 numbers, ISO countries)."""
+    if doc.company is None:
+        return doc
+    checked = validate_company_form(CompanyForm(**doc.company.model_dump()), default_region=None)
+    if isinstance(checked, FieldErrors):
+        raise invalid(
+            [FieldError(field=f"company.{name}", message=message) for name, message in checked.items()]
+        )
+    return doc.model_copy(update={"company": CompanyDoc(**checked.model_dump())})
+
+
+def _check_meters(plan: PlanSnapshot, batch: UsageBatch) -> None:
+    """Every reading names a meter this account has; otherwise the whole batch is refused."""
+    allowances = {a.meter.value for a in plan.allowances}
+    features = {FEATURE_METER_PREFIX + f.key.value for f in plan.features}
+    known = allowances | features | {STAFF_LICENCES}
+    errors = [
+        FieldError(field=f"readings.{index}.meter", message=_missing(reading.meter))
+        for index, reading in enumerate(batch.readings)
+        if reading.meter not in known
+    ]
+    if errors:
+        raise invalid(errors)
+
+
+def _missing(meter: str) -> str:
+    if meter.startswith(FEATURE_METER_PREFIX):
+        return f"this account has no feature {meter.removeprefix(FEATURE_METER_PREFIX)!r}"
+    return f"this account has no {meter} allowance"
+
+
+def _notify(call: ApiCall[Any, Any], changes: Sequence[FeatureStatusChange]) -> None:
+    """Announce status changes in the alerts channel once they are committed."""
+    if changes:
+        api, changed = call.api, list(changes)
+        call.after_commit(
+            f"status notice for {changed[0].account_id}", lambda: post_status_notice(api, changed)
+        )
