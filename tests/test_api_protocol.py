@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.api.body import MAX_BODY_BYTES
+from bot.api.examples import rate_table_example
 from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.server import create_web_app
@@ -37,9 +38,15 @@ WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", f"/accounts/{DEMO_ACCOUNT}/usage", USAGE),
     ("PUT", f"/accounts/{DEMO_ACCOUNT}/features/omnichannels", {"status": "available"}),
     ("POST", f"/accounts/{DEMO_ACCOUNT}/links", {"team_id": "T0NEW"}),
+    ("PUT", "/rates", rate_table_example()),
 ]
 EVERY_ENDPOINT = [*WRITES, ("GET", f"/accounts/{DEMO_ACCOUNT}", {})]
-NOT_UPSERT = [call for call in EVERY_ENDPOINT if call[:2] != ("PUT", f"/accounts/{DEMO_ACCOUNT}")]
+# Calls naming an existing account other than by creating it (an unknown one is a 404).
+NOT_UPSERT = [
+    call
+    for call in EVERY_ENDPOINT
+    if call[1].startswith("/accounts/") and call[:2] != ("PUT", f"/accounts/{DEMO_ACCOUNT}")
+]
 
 
 def ids(calls: list[tuple[str, str, dict[str, Any]]]) -> list[str]:

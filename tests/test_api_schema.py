@@ -113,6 +113,8 @@ def test_the_document_is_served_as_generated(live_api: str, session: requests.Se
     assert {(method.upper(), path) for path, ops in served.json()["paths"].items() for method in ops} == {
         ("PUT", "/accounts/{account_id}"),
         ("GET", "/accounts/{account_id}"),
+        ("PUT", "/rates"),
+        ("POST", "/accounts/{account_id}/link-codes"),
         ("POST", "/accounts/{account_id}/usage"),
         ("PUT", "/accounts/{account_id}/features/{feature}"),
         ("POST", "/accounts/{account_id}/links"),

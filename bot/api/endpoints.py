@@ -24,7 +24,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.api.background import Work
-from bot.api.body import read_body
+from bot.api.body import CSV, JSON, read_body
 from bot.api.context import API, ApiContext
 from bot.api.errors import ApiError, from_validation_error, json_response
 from bot.api.idempotency import WRITE_METHODS, after_commit
@@ -63,6 +63,8 @@ class ApiCall(Generic[P, B]):
 
 
 Handler = Callable[[ApiCall[Any, Any]], Awaitable[Reply]]
+CsvParser = Callable[[str, web.Request], BaseModel]
+"""Turns a `text/csv` body (with the request, for query parameters) into the endpoint's body model."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ class Endpoint:
     replies: Mapping[int, tuple[type[BaseModel], str]]
     not_found: bool
     body_example: Any = None
+    csv_body: CsvParser | None = None
+
+    @property
+    def accepts(self) -> tuple[str, ...]:
+        return (JSON, CSV) if self.csv_body is not None else (JSON,)
 
     @property
     def writes(self) -> bool:
@@ -101,8 +108,10 @@ class Endpoints:
         not_found: bool = True,
         description: str = "",
         body_example: Any = None,
+        csv_body: CsvParser | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Declare an endpoint; `not_found` documents a 404 (an unknown account, say)."""
+        """Declare an endpoint; `not_found` documents a 404 (an unknown account, say); `csv_body` lets it
+        take `text/csv` as well as JSON."""
 
         def register(handler: Handler) -> Handler:
             self.all.append(
@@ -117,6 +126,7 @@ class Endpoints:
                     replies,
                     not_found,
                     body_example,
+                    csv_body,
                 )
             )
             return handler
@@ -134,13 +144,7 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
             params = endpoint.params.model_validate(dict(request.match_info))
         except ValidationError as error:
             raise from_validation_error(error) from None
-        body = None
-        if endpoint.body is not None:
-            raw = await read_body(request)
-            try:
-                body = endpoint.body.model_validate_json(raw)
-            except ValidationError as error:
-                raise from_validation_error(error) from None
+        body = await _read(endpoint, request) if endpoint.body is not None else None
         reply = await endpoint.handler(ApiCall(request, request.app[API], params, body))
         if reply.status not in endpoint.replies:
             raise ApiError(500, "internal", f"undocumented status {reply.status}")  # a bug: fail loudly
@@ -148,3 +152,16 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
     serve.__name__ = endpoint.handler.__name__
     return serve
+
+
+async def _read(endpoint: Endpoint, request: web.Request) -> BaseModel:
+    assert endpoint.body is not None
+    raw = await read_body(request, endpoint.accepts)
+    try:
+        if request.content_type == CSV and endpoint.csv_body is not None:
+            return endpoint.csv_body(raw.decode("utf-8"), request)
+        return endpoint.body.model_validate_json(raw)
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed_body", "The body is not valid UTF-8.") from None
+    except ValidationError as error:
+        raise from_validation_error(error) from None

@@ -16,3 +16,28 @@ def account_example() -> dict[str, Any]:
 
 def usage_example() -> dict[str, Any]:
     return {"readings": [{"meter": "voice_minutes", "used": 4120, "at": "2026-11-27T10:00:00Z"}]}
+
+
+def rate_table_example() -> dict[str, Any]:
+    return {
+        "effective_date": "2026-12-01",
+        "label": "December 2026 rates",
+        "rows": [
+            {
+                "dial_code": "852",
+                "iso_code": "HK",
+                "destination": "Hong Kong",
+                "landline_per_min": "0.0120",
+                "mobile_per_min": "0.0150",
+                "sms_per_message": "0.0400",
+            },
+            {
+                "dial_code": "44",
+                "iso_code": "GB",
+                "destination": "United Kingdom",
+                "landline_per_min": "0.0100",
+                "mobile_per_min": "0.0250",
+                "sms_per_message": "0.0450",
+            },
+        ],
+    }

@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.api.background import Work
-from bot.api.body import read_body
+from bot.api.body import raw_body
 from bot.api.context import API
 from bot.api.errors import ApiError, json_response
 from store.clock import utcnow
@@ -66,7 +66,7 @@ async def unit_of_work_middleware(request: web.Request, handler: Handler) -> web
     key = _key_of(request)
     record = None
     if key is not None:
-        body = await read_body(request)
+        body = await raw_body(request)
         record = IdempotencyRecord(
             key=key,
             request=f"{request.method} {request.path}"[:600],

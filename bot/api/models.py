@@ -6,7 +6,7 @@ documents (`store.domain.account`), so what the API accepts is exactly what the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from store.clock import utcnow
 from store.domain.account import MAX_COUNT, Amount, Timestamp
 from store.domain.plan import FeatureKey
+from store.domain.rates import RateRow
 from store.usage import ALL_METERS, is_whole_number_meter
 
 MAX_READINGS = 10_000
@@ -160,3 +161,42 @@ __all__ = [
     "UsageBatch",
     "UsageResult",
 ]
+
+
+# --- rate table -----------------------------------------------------------------------------------------
+
+MAX_RATE_ROWS = 20_000
+"""Destinations in one table (every country and region is about 250)."""
+
+
+class RateTableIn(_Body):
+    """A whole rate table, replacing the current one (the previous versions are kept)."""
+
+    effective_date: date | None = Field(default=None, description="Defaults to today (UTC).")
+    label: str = Field(default="Rate table", min_length=1, max_length=200)
+    rows: list[RateRow] = Field(min_length=1, max_length=MAX_RATE_ROWS)
+
+
+class RateChangeCounts(BaseModel):
+    added: int
+    removed: int
+    increased: int
+    decreased: int
+
+
+class RateTableOut(BaseModel):
+    version: int
+    effective_date: date
+    label: str
+    destinations: int
+    created: bool = Field(description="False when the table equals the current one: nothing was stored.")
+    changes: RateChangeCounts
+
+
+# --- link codes -----------------------------------------------------------------------------------------
+
+
+class LinkCodeOut(BaseModel):
+    code: str = Field(description="One-time code; a workspace admin runs `/plan link CODE` in Slack.")
+    account_id: str
+    expires_at: datetime

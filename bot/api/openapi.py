@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from bot.api.body import BODY_LIMIT, JSON
+from bot.api.body import BODY_LIMIT, CSV, JSON
 from bot.api.endpoints import Endpoint
 from bot.api.idempotency import IDEMPOTENCY_HEADER, KEY_PATTERN
 from bot.api.models import ErrorBody
@@ -28,7 +28,7 @@ My Plan for Slack.
   retry with the same key and body gets the same response, applied once (with the header
   `Idempotent-Replayed: true`); the same key with another body or path is a 409. Keys are kept
   for {KEY_LIFETIME_HOURS} hours; only successful responses are kept.
-* **Bodies** are `{JSON}`, at most {BODY_LIMIT}.
+* **Bodies** are `{JSON}` (the rate table may also be sent as `{CSV}`), at most {BODY_LIMIT}.
 * **Amounts** (fees, rates, minutes, GB) are exact decimals with at most 4 decimal places: send them
   as strings (`"1299.00"`) or numbers; they are always returned as strings.
 * **Times** carry their UTC offset (`2026-11-27T10:00:00Z`).
@@ -131,6 +131,8 @@ def _operation(endpoint: Endpoint, refs: Refs, path_params: list[dict[str, Any]]
         if endpoint.body_example is not None:
             content["example"] = endpoint.body_example
         operation["requestBody"] = {"required": True, "content": {JSON: content}}
+        if endpoint.csv_body is not None:
+            operation["requestBody"]["content"][CSV] = {"schema": {"type": "string", "format": "csv"}}
     responses: dict[str, Any] = {
         str(status): {
             "description": description,

@@ -6,14 +6,34 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bot.api.endpoints import ApiCall, Endpoints, Reply
+from aiohttp import web
+
+from bot.api.endpoints import ApiCall, Endpoints, NoParams, Reply
 from bot.api.errors import ApiError, invalid
-from bot.api.examples import account_example, usage_example
-from bot.api.models import AccountPath, FeaturePath, FieldError, Link, LinkRequest, UsageBatch, UsageResult
+from bot.api.examples import account_example, rate_table_example, usage_example
+from bot.api.models import (
+    AccountPath,
+    FeaturePath,
+    FieldError,
+    Link,
+    LinkCodeOut,
+    LinkRequest,
+    RateChangeCounts,
+    RateTableIn,
+    RateTableOut,
+    UsageBatch,
+    UsageResult,
+)
 from bot.api.notices import post_status_notice
 from bot.company.validation import CompanyForm, FieldErrors, validate_company_form
+from bot.linking import issue_link_code
+from bot.rates.csvio import RateFileError, check_rows, parse_csv
+from bot.rates.updates import announce_changes
+from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
 from store.domain.plan import PlanSnapshot
+from store.domain.rates import RateImport
+from store.rates import ImportConflict
 from store.usage import FEATURE_METER_PREFIX, STAFF_LICENCES, Reading
 
 log = logging.getLogger(__name__)
@@ -177,3 +197,88 @@ def _notify(call: ApiCall[Any, Any], changes: Sequence[FeatureStatusChange]) -> 
         call.after_commit(
             f"status notice for {changed[0].account_id}", lambda: post_status_notice(api, changed)
         )
+
+
+def _rate_table_from_csv(text: str, request: web.Request) -> RateTableIn:
+    """A CSV rate file (as `myplan import-rates` takes); `?label=` and `?effective_date=` describe it."""
+    try:
+        rows = parse_csv(text)
+    except RateFileError as error:
+        raise invalid(
+            [FieldError(field=f"line {line}", message=reason) for line, reason in error.problems]
+        ) from None
+    query = {key: request.query[key] for key in ("label", "effective_date") if key in request.query}
+    return RateTableIn.model_validate({**query, "rows": rows})
+
+
+@endpoints.route(
+    "PUT",
+    "/rates",
+    summary="Replace the rate table",
+    body=RateTableIn,
+    csv_body=_rate_table_from_csv,
+    replies={200: (RateTableOut, "Stored as a new version, or unchanged (`created` false)")},
+    not_found=False,
+    body_example=rate_table_example(),
+)
+async def put_rates(call: ApiCall[NoParams, RateTableIn]) -> Reply:
+    """The service's rate table (USD), as JSON rows or as a CSV file with the header
+    `dial_code,iso_code,destination,landline_per_min,mobile_per_min,sms_per_message`.
+
+    The whole table is checked first and rejected whole, naming each bad row. The previous version is
+    kept; the changes are announced in every linked account's alerts channel.
+    """
+    services = call.api.services
+    rows = call.body.rows
+    if problems := check_rows(rows):
+        raise invalid([FieldError(field=_row_field(row), message=reason) for row, reason in problems])
+    try:
+        imported = await services.store.rates.import_table(
+            rows, effective_date=call.body.effective_date or utcnow().date(), label=call.body.label
+        )
+    except ImportConflict:
+        raise ApiError(409, "conflict", "Another import of this table is under way; retry.") from None
+    if imported.created and not imported.changes.is_empty:
+
+        async def announce() -> None:
+            await announce_changes(services.store, imported, services.slack.client_for_team)
+
+        call.after_commit("rate change notices", announce)
+    return Reply(200, rate_table_out(imported, len(rows)))
+
+
+def _row_field(row: int) -> str:
+    return f"rows.{row - 1}" if row > 0 else "rows"
+
+
+def rate_table_out(imported: RateImport, destinations: int) -> RateTableOut:
+    changes = imported.changes
+    return RateTableOut(
+        version=imported.table.version,
+        effective_date=imported.table.effective_date,
+        label=imported.table.label,
+        destinations=destinations,
+        created=imported.created,
+        changes=RateChangeCounts(
+            added=len(changes.added),
+            removed=len(changes.removed),
+            increased=len(changes.increased),
+            decreased=len(changes.decreased),
+        ),
+    )
+
+
+@endpoints.route(
+    "POST",
+    "/accounts/{account_id}/link-codes",
+    summary="Issue a one-time link code",
+    params=AccountPath,
+    replies={201: (LinkCodeOut, "A new code, valid for 24 hours and once")},
+)
+async def post_link_code(call: ApiCall[AccountPath, None]) -> Reply:
+    """A workspace owner or admin runs `/plan link CODE` in Slack to link their workspace to the account
+    and become its first administrator. Each call issues a new code."""
+    issued = await issue_link_code(call.api.services.store, call.params.account_id, by="ingest API")
+    return Reply(
+        201, LinkCodeOut(code=issued.code, account_id=issued.account_id, expires_at=issued.expires_at)
+    )
