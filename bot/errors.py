@@ -30,3 +30,10 @@ class NotAdmin(UserFacingError):
         self.admins = admins
         who = ", ".join(f"<@{a}>" for a in admins) if admins else "a workspace admin"
         super().__init__(f"Only administrators can {what}. Ask {who}.")
+
+
+class UnknownAlert(UserFacingError):
+    """An alert id from a button that is not one of the workspace's account's alerts."""
+
+    def __init__(self) -> None:
+        super().__init__("That alert isn't one of this workspace's alerts any more.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from store.accounts import AccountRepository
 from store.admins import AdminRepository
+from store.alerts import AlertRepository
 from store.audit import AuditRepository
 from store.db import Database
 from store.home import HomeStateRepository
@@ -25,6 +26,7 @@ class Store:
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
         self.home = HomeStateRepository(db)
+        self.alerts = AlertRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
