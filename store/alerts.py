@@ -188,17 +188,19 @@ def _usage(account_id: str | None) -> Any:
         allowances = allowances.where(a.account_id == account_id)
         licences = licences.where(s.account_id == account_id)
         features = features.where(f.account_id == account_id)
-    return union_all(allowances, licences, features).cte("usage")
+    # A subquery, not a CTE: a statement starting with WITH would not open a transaction under
+    # Python's sqlite3 (it only begins one before INSERT/UPDATE/DELETE), so it could not be rolled back.
+    return union_all(allowances, licences, features).subquery("usage")
 
 
 def _threshold_candidates(now: datetime, defaults: Sequence[int], account_id: str | None) -> Select[Any]:
     """Every (meter, threshold) crossed this period that has no alert yet, ordered (so concurrent
     evaluators insert in the same order and cannot deadlock)."""
-    u = _usage(account_id)
     s, t, al = SubscriptionRow, AlertThresholdRow, AlertRow
     ar, mr, any_rule = (aliased(AlertRuleRow, name=n) for n in ("ar", "mr", "any_rule"))
 
     # Accounts with settings: the meter's own thresholds if overridden, else the account's.
+    u = _usage(account_id)
     rule_meter = case((mr.meter.is_(None), literal(ACCOUNT_WIDE)), else_=u.c.meter)
     configured = (
         select(u, t.percent.label("percent"))
@@ -210,6 +212,7 @@ def _threshold_candidates(now: datetime, defaults: Sequence[int], account_id: st
     )
     # Accounts never configured: the built-in defaults.
     default_percents = union_all(*(select(literal(p).label("percent")) for p in defaults)).subquery("d")
+    u = _usage(account_id)
     unconfigured = (
         select(u, default_percents.c.percent)
         .select_from(u)
@@ -857,9 +860,11 @@ def _due(now: datetime, limit: int, account_id: str | None, *, lock: bool = True
         ),
     )
     lease_over = and_(al.status == AlertStatus.SENDING.value, al.lease_until <= now)
+    # Held by a snooze but already overtaken (say, by the 100% alert that broke through): settle it now.
+    held_overtaken = and_(al.status == AlertStatus.PENDING.value, overtaken)
     query = (
         select(al.id, al.status, al.period_end, overtaken.label("superseded"))
-        .where(or_(pending_due, lease_over))
+        .where(or_(pending_due, lease_over, held_overtaken))
         .order_by(al.next_attempt_at, al.id)
         .limit(limit)
     )

@@ -93,13 +93,12 @@ async def post(
 def classify(error: SlackApiError) -> Outcome:
     response = error.response
     status = int(getattr(response, "status_code", 200) or 200)
-    code = (
-        str((response.data or {}).get("error") if isinstance(response.data, dict) else "") or f"http_{status}"
-    )
+    data = response.data if isinstance(response.data, dict) else {}
+    code = str(data.get("error") or f"http_{status}")
     if status == 429 or code == "ratelimited":
         return Retry(reason="ratelimited", after=retry_after(response.headers))
     if status >= 500 or code in TRANSIENT_ERRORS:
-        return Retry(reason=code if code != f"http_{status}" else f"http_{status}")
+        return Retry(reason=code)
     if code in WORKSPACE_GONE_ERRORS:
         return WorkspaceGone(reason=code)
     return Refused(reason=code, channel_problem=code in CHANNEL_ERRORS)

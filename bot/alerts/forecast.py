@@ -18,7 +18,7 @@ from store.usage import Reading
 MIN_READINGS: Final = 3
 MIN_DAYS: Final = 2.0
 """No forecast from fewer readings, or from readings spanning less time, than these."""
-HORIZON: Final = timedelta(days=3650)
+HORIZON_DAYS: Final = 3650.0
 """A pace so slow it would take longer than this is reported as this (keeps dates representable)."""
 
 
@@ -69,7 +69,7 @@ def forecast(
     remaining = float(available - used)
     if pace is None or pace <= 0 or remaining <= 0:
         return None
-    days_left = min(timedelta(days=remaining / pace), HORIZON)
+    days_left = timedelta(days=min(remaining / pace, HORIZON_DAYS))
     return Forecast(
         runs_out_at=as_of + days_left,
         readings=stats.count,
