@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+from bot.alerts.service import AlertService
 from bot.server import create_web_app
 from bot.services import Services
 from bot.settings import Settings
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 
 async def build_web_app(settings: Settings) -> web.Application:
     """The aiohttp app for `myplan serve`; in Socket Mode it serves only the health check over HTTP."""
-    services = Services(settings, Store.from_url(settings.database_url))
+    store = Store.from_url(settings.database_url)
+    # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
+    services = Services(settings, store, alerts=AlertService.from_settings(store, settings))
     bolt = create_app(services)
     if settings.slack_app_token is None:
         app = create_web_app(services, bolt)
@@ -37,6 +40,8 @@ async def build_web_app(settings: Settings) -> web.Application:
         app.on_cleanup.append(disconnect)
 
     async def close_store(_: web.Application) -> None:
+        if services.alerts is not None:
+            await services.alerts.close()
         await services.store.close()
 
     app.on_cleanup.append(close_store)

@@ -51,14 +51,14 @@ def service(store: Store, fake: FakeSlack, clock: FakeClock, **tuning: object) -
 async def use_alerts_channel(store: Store, channel: str = ALERTS_CHANNEL, **rules: object) -> None:
     await store.alerts.save_rules(
         ACCOUNT,
-        AlertRules(channel=channel, channel_team_id="T0DEMO", **rules),  # type: ignore[arg-type]
+        AlertRules(channel=channel, channel_team_id="T0DEMO", **rules),
         by=ADMIN,
         now=DEMO_NOW,
     )
 
 
 async def read(
-    store: Store, clock: FakeClock, meter: str, used: float | int | str, account: str = ACCOUNT
+    store: Store, clock: FakeClock, meter: str, used: Decimal | float | str, account: str = ACCOUNT
 ) -> None:
     """A usage reading taken now."""
     await store.usage.record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,7 +39,7 @@ START = date(2026, 11, 1)
 RENEWAL = date(2026, 12, 1)
 
 
-def daily(values: list[float], *, start: date = START, meter: str = "voice_minutes") -> list[Reading]:
+def daily(values: Sequence[float], *, start: date = START, meter: str = "voice_minutes") -> list[Reading]:
     """One reading a day at noon, from the day after `start`."""
     base = datetime(start.year, start.month, start.day, 12, tzinfo=UTC)
     return [
@@ -219,7 +220,7 @@ def _slack_error(status: int, body: dict[str, Any], headers: dict[str, Any] | No
             self.data = body
             self.headers = headers or {}
 
-    return SlackApiError("failed", Response())
+    return SlackApiError("failed", Response())  # type: ignore[no-untyped-call]
 
 
 def test_slack_failures_are_classified() -> None:
