@@ -127,23 +127,26 @@ def _day_start_sqlite(element: day_start, compiler: SQLCompiler, **kw: Any) -> s
     return f"datetime({compiler.process(element.clauses, **kw)})"
 
 
-class days_since(FunctionElement[Any]):  # noqa: N801
-    """Days (fractional) from midnight UTC of a DATE to a timestamp: days_since(at, day)."""
+class days_after(FunctionElement[Any]):  # noqa: N801
+    """Days (fractional, a float) from an origin given in epoch seconds to a timestamp:
+    days_after(at, origin_epoch). Float arithmetic on purpose: it is per reading, and only the
+    slope of a fit and spans of time are taken from it."""
 
     inherit_cache = True
-    name = "days_since"
+    name = "days_after"
 
 
-@compiles(days_since)
-def _days_since_default(element: days_since, compiler: SQLCompiler, **kw: Any) -> str:
-    at, day = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({at} - (CAST({day} AS TIMESTAMP) AT TIME ZONE 'UTC'))) / 86400.0)"
+@compiles(days_after)
+def _days_after_default(element: days_after, compiler: SQLCompiler, **kw: Any) -> str:
+    at, origin = (compiler.process(clause, **kw) for clause in element.clauses)
+    # date_part (not EXTRACT, which is NUMERIC since PostgreSQL 14) keeps it in fast double precision.
+    return f"((date_part('epoch', {at}) - CAST({origin} AS DOUBLE PRECISION)) / 86400.0)"
 
 
-@compiles(days_since, "sqlite")
-def _days_since_sqlite(element: days_since, compiler: SQLCompiler, **kw: Any) -> str:
-    at, day = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(julianday({at}) - julianday({day}))"
+@compiles(days_after, "sqlite")
+def _days_after_sqlite(element: days_after, compiler: SQLCompiler, **kw: Any) -> str:
+    at, origin = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({at}) - 2440587.5) - {origin} / 86400.0)"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -277,10 +280,9 @@ _INSERTED_COLUMNS: Final = (
 
 
 def _forecast_candidates(now: datetime, min_readings: int, account_id: str | None) -> Select[Any]:
-    """Allowances not yet forecast this period, not used up, alerts on: their period's reading stats."""
+    """Allowances not yet forecast this period, not used up, alerts on: their period's reading stats
+    (x in days from `now`, so the numbers stay small)."""
     a, s, r, al, rule = AllowanceRow, SubscriptionRow, UsageReadingRow, AlertRow, AlertRuleRow
-    x = days_since(r.at, s.period_start)
-    y = cast(r.used, Float)
     forecast_exists = exists().where(
         al.account_id == a.account_id,
         al.meter == a.meter,
@@ -290,15 +292,26 @@ def _forecast_candidates(now: datetime, min_readings: int, account_id: str | Non
     switched_off = exists().where(
         rule.account_id == a.account_id, rule.meter.in_([ACCOUNT_WIDE, a.meter]), rule.enabled.is_(False)
     )
-    query = (
+    wanted = (
+        select(a.account_id, a.meter, s.period_start)
+        .join(s, s.account_id == a.account_id)
+        .where(
+            a.meter.in_([m.value for m in Meter]),
+            exact(a.used) < exact(a.available),
+            s.next_payment_date > now.date(),
+            ~forecast_exists,
+            ~switched_off,
+        )
+    )
+    if account_id is not None:
+        wanted = wanted.where(a.account_id == account_id)
+    pairs = wanted.subquery("wanted")
+    x = days_after(r.at, literal(now.timestamp()))
+    y = cast(r.used, Float)
+    stats = (
         select(
-            a.account_id,
-            a.meter,
-            a.used,
-            a.available,
-            a.used_at,
-            s.period_start,
-            s.next_payment_date,
+            r.account_id,
+            r.meter,
             func.count().label("n"),
             func.sum(x).label("sum_x"),
             func.sum(y).label("sum_y"),
@@ -308,45 +321,42 @@ def _forecast_candidates(now: datetime, min_readings: int, account_id: str | Non
             func.max(x).label("last_x"),
             func.max(r.at).label("last_at"),
         )
-        .select_from(a)
-        .join(s, s.account_id == a.account_id)
         .join(
-            r,
-            and_(r.account_id == a.account_id, r.meter == a.meter, r.at >= day_start(s.period_start)),
+            pairs,
+            and_(
+                pairs.c.account_id == r.account_id,
+                pairs.c.meter == r.meter,
+                r.at >= day_start(pairs.c.period_start),
+            ),
         )
-        .where(
-            a.meter.in_([m.value for m in Meter]),
-            exact(a.used) < exact(a.available),
-            s.next_payment_date > now.date(),
-            ~forecast_exists,
-            ~switched_off,
-        )
-        .group_by(a.account_id, a.meter, a.used, a.available, a.used_at, s.period_start, s.next_payment_date)
+        .group_by(r.account_id, r.meter)
         .having(func.count() >= min_readings)
+        .subquery("stats")
     )
-    if account_id is not None:
-        query = query.where(a.account_id == account_id)
-    return query
+    return (
+        select(stats, a.used, a.available, a.used_at, s.period_start, s.next_payment_date)
+        .join(a, and_(a.account_id == stats.c.account_id, a.meter == stats.c.meter))
+        .join(s, s.account_id == stats.c.account_id)
+    )
+
+
+_UNITS: Final = {m.value: m.unit for m in Meter}
 
 
 def _candidate(row: Any) -> ForecastCandidate:
+    (account_id, meter, n, sum_x, sum_y, sum_xx, sum_xy, first_x, last_x, last_at, used, available, used_at,
+     period_start, period_end) = row  # fmt: skip
     return ForecastCandidate(
-        account_id=row.account_id,
-        meter=row.meter,
-        period_start=row.period_start,
-        period_end=row.next_payment_date,
-        used=row.used,
-        available=row.available,
-        unit=Meter(row.meter).unit,
-        as_of=row.used_at or row.last_at,
+        account_id=account_id,
+        meter=meter,
+        period_start=period_start,
+        period_end=period_end,
+        used=used,
+        available=available,
+        unit=_UNITS[meter],
+        as_of=used_at or last_at,
         stats=ReadingStats(
-            count=row.n,
-            sum_x=float(row.sum_x),
-            sum_y=float(row.sum_y),
-            sum_xx=float(row.sum_xx),
-            sum_xy=float(row.sum_xy),
-            first_x=float(row.first_x),
-            last_x=float(row.last_x),
+            n, float(sum_x), float(sum_y), float(sum_xx), float(sum_xy), float(first_x), float(last_x)
         ),
     )
 
@@ -356,7 +366,8 @@ def _candidate(row: Any) -> ForecastCandidate:
 # ------------------------------------------------------------------------------------------------
 
 
-def _alert(row: AlertRow) -> Alert:
+def _alert(row: Any) -> Alert:
+    """An Alert from an AlertRow, or from a result row with the same columns."""
     forecast = None
     if row.forecast_runs_out_at is not None:
         forecast = Forecast(
@@ -407,9 +418,9 @@ def _forecast_values(forecast: Forecast | None) -> dict[str, Any]:
 class _DryRun(Exception):
     """Raised inside a transaction to roll it back after computing what it would write."""
 
-    def __init__(self, alerts: list[Alert]) -> None:
+    def __init__(self, rows: list[Any]) -> None:
         super().__init__("dry run")
-        self.alerts = alerts
+        self.rows = rows
 
 
 def _is_retryable(error: DBAPIError) -> bool:
@@ -511,17 +522,34 @@ class AlertRepository:
         """Claim every newly crossed threshold and every new run-out forecast; returns the new alerts.
 
         One transaction; `dry_run` computes the same and rolls it back."""
+        rows = await self._in_transaction(now, forecaster, defaults, min_readings, account_id, dry_run)
+        return [_alert(row) for row in rows]
+
+    async def sweep(
+        self, now: datetime, forecaster: Forecaster, *, defaults: Sequence[int], min_readings: int
+    ) -> int:
+        """`evaluate` for every account, returning only how many alerts were claimed (a cold sweep of
+        many accounts can claim hundreds of thousands)."""
+        return len(await self._in_transaction(now, forecaster, defaults, min_readings, None, False))
+
+    async def _in_transaction(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        defaults: Sequence[int],
+        min_readings: int,
+        account_id: str | None,
+        dry_run: bool,
+    ) -> list[Any]:
         for attempt in range(1, _RETRIES + 1):
             try:
                 async with self._db.session() as session:
-                    alerts = await self._evaluate(
-                        session, now, forecaster, defaults, min_readings, account_id
-                    )
+                    rows = await self._evaluate(session, now, forecaster, defaults, min_readings, account_id)
                     if dry_run:
-                        raise _DryRun(alerts)
-                    return alerts
+                        raise _DryRun(rows)
+                    return rows
             except _DryRun as done:
-                return done.alerts
+                return done.rows
             except DBAPIError as error:
                 if attempt == _RETRIES or not _is_retryable(error):
                     raise
@@ -536,17 +564,18 @@ class AlertRepository:
         defaults: Sequence[int],
         min_readings: int,
         account_id: str | None,
-    ) -> list[Alert]:
+    ) -> list[Any]:
+        """The rows of the alerts claimed (RETURNING every column)."""
         insert = self._insert()
+        table = AlertRow.__table__  # the table, not the entity: plain Core statements, no ORM bulk path
+        conflict = ["account_id", "meter", "kind", "threshold", "period_start"]
         thresholds = (
-            insert(AlertRow)
+            insert(table)
             .from_select(list(_INSERTED_COLUMNS), _threshold_candidates(now, defaults, account_id))
-            .on_conflict_do_nothing(
-                index_elements=["account_id", "meter", "kind", "threshold", "period_start"]
-            )
-            .returning(AlertRow.id)
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(*table.c)
         )
-        ids = list(await session.scalars(thresholds))
+        rows = list(await session.execute(thresholds))
 
         candidates = [
             _candidate(row)
@@ -574,19 +603,9 @@ class AlertRepository:
             if (forecast := forecaster(c)) is not None
         ]
         if new_forecasts:
-            forecasts = (
-                insert(AlertRow)
-                .on_conflict_do_nothing(
-                    index_elements=["account_id", "meter", "kind", "threshold", "period_start"]
-                )
-                .returning(AlertRow.id)
-            )
-            result = await session.execute(forecasts, new_forecasts)
-            ids.extend(result.scalars())
-        if not ids:
-            return []
-        rows = await session.scalars(select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id))
-        return [_alert(row) for row in rows]
+            forecasts = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(*table.c)
+            rows += list(await session.execute(forecasts, new_forecasts))
+        return rows
 
     def _insert(self) -> Any:
         return sqlite_insert if self._db.is_sqlite else pg_insert

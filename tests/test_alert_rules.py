@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -182,7 +183,7 @@ def test_a_slow_pace_lasts_beyond_renewal_and_is_not_alerted() -> None:
     assert result is not None
     assert not runs_out_before_renewal(result, RENEWAL)
     assert forecast_alert(candidate) is None
-    fast = candidate.model_copy(update={"available": Decimal(100)})
+    fast = dataclasses.replace(candidate, available=Decimal(100))
     assert forecast_alert(fast) is not None
 
 

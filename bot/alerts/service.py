@@ -141,6 +141,15 @@ class AlertService:
             log.info("claimed %d new alert(s)%s", len(alerts), f" for {account_id}" if account_id else "")
         return alerts
 
+    async def sweep(self) -> int:
+        """Evaluate every account (the worker's periodic pass); how many alerts were claimed."""
+        claimed = await self.store.alerts.sweep(
+            self.clock(), forecast_alert, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
+        )
+        if claimed:
+            log.info("claimed %d new alert(s)", claimed)
+        return claimed
+
     async def on_usage(self, account_id: str) -> None:
         """Call right after usage readings for `account_id` are committed.
 
@@ -406,7 +415,7 @@ class AlertService:
         next_sweep = loop.time()
         while not stop.is_set():
             if loop.time() >= next_sweep:
-                await self._logged("evaluation", self.evaluate())
+                await self._logged("evaluation", self.sweep())
                 next_sweep = loop.time() + evaluate_every
             await self._logged("delivery", self.drain())
             with suppress(TimeoutError):

@@ -5,6 +5,7 @@ Pure data (no Slack, no database). The rules that decide when to alert live in `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -127,10 +128,12 @@ class Forecast(Frozen):
     """Days between the first and the last reading used."""
 
 
-class ReadingStats(Frozen):
+@dataclass(frozen=True, slots=True)
+class ReadingStats:
     """Sufficient statistics of a period's readings for a least-squares fit.
 
-    x is days since the period started, y the used amount; the sums are floats (minutes and GB, not money).
+    x is days from a fixed origin (any: only the slope and spans are used), y the used amount; the
+    sums are floats (minutes and GB, not money).
     """
 
     count: int
@@ -142,8 +145,11 @@ class ReadingStats(Frozen):
     last_x: float
 
 
-class ForecastCandidate(Frozen):
-    """A meter whose forecast may warrant an alert, with its period's reading statistics."""
+@dataclass(frozen=True, slots=True)
+class ForecastCandidate:
+    """A meter whose forecast may warrant an alert, with its period's reading statistics.
+
+    Dataclasses rather than pydantic models: a sweep of every account makes one per allowance."""
 
     account_id: str
     meter: str
@@ -154,11 +160,6 @@ class ForecastCandidate(Frozen):
     unit: str
     as_of: datetime
     stats: ReadingStats
-
-
-class NewForecastAlert(Frozen):
-    candidate: ForecastCandidate
-    forecast: Forecast
 
 
 class Alert(Frozen):
