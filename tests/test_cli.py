@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from store import Store
+
 pytestmark = pytest.mark.usefixtures("backend")
 
 
@@ -24,7 +26,8 @@ def myplan(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+def env(database_url: str, tmp_path: Path, store: Store) -> dict[str, str]:
+    """`store` empties the database first (PostgreSQL's is shared by the session's tests)."""
     return {"DATABASE_URL": database_url, "PYTHONPATH": str(Path(__file__).parents[1])}
 
 
