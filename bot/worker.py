@@ -63,7 +63,7 @@ async def _preview(store: Store, new: list[Alert], waiting: list[Alert]) -> list
         where = (
             f"#{channels[alert.account_id]}"
             if channels[alert.account_id]
-            else "(no alerts channel: admins DM'd)"
+            else "(no alerts channel set: the administrators, by DM)"
         )
         lines.append(
             f"would post to {where} for {alert.account_id}: {alert_text(alert)}{f' [{note}]' if note else ''}"
