@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.demo import load_demo
+from bench.ingest import DEFAULT_POSTGRES, free_port, postgres_database, postgres_reachable
+from bot.demo import DEMO_ACCOUNT, load_demo
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import (
     block_actions_payload,
@@ -29,10 +29,14 @@ from bot.devtools.signing import (
     interactive_body,
     signed_headers,
     slash_command_body,
+    view_submission_payload,
 )
+from bot.ids import Action, Block, Callback
+from bot.views.upgrade import UpgradeModalMetadata
 from store import Store
 from store.clock import utcnow
 from store.migrate import upgrade_url
+from store.tables import AdministratorRow
 
 SECRET = "bench-signing-secret"
 TEAM = "T0DEMO"
@@ -74,10 +78,37 @@ def _tab_click(i: int, fake: FakeSlack) -> Request:
     return Request(interactive_body(payload), FORM, f"UA{i}")
 
 
+def _rates(i: int, fake: FakeSlack) -> Request:
+    url = fake.new_response_url()
+    body = slash_command_body("/rates", "+44 20 7946 0018", team_id=TEAM, user_id=f"UR{i}", response_url=url)
+    return Request(body, FORM, url)
+
+
+def _upgrade_submission(i: int, fake: FakeSlack) -> Request:
+    """An administrator submits the upgrade modal; the reply is the confirmation DM to them."""
+    user = f"{SUBMITTER}{i}"
+    kind = {"type": "static_select", "selected_option": {"value": "voice_minutes"}}
+    payload = view_submission_payload(
+        team_id=TEAM,
+        user_id=user,
+        callback_id=Callback.UPGRADE,
+        state_values={
+            Block.UPGRADE_KIND: {Action.UPGRADE_KIND: kind},
+            Block.UPGRADE_QUANTITY: {Action.UPGRADE_QUANTITY: "500"},
+            Block.UPGRADE_NOTE: {Action.UPGRADE_NOTE: f"benchmark request {i}"},
+        },
+        private_metadata=UpgradeModalMetadata(account_id=DEMO_ACCOUNT).model_dump_json(),
+    )
+    return Request(interactive_body(payload), FORM, user)
+
+
+SUBMITTER = "UV"
 SCENARIOS: list[Scenario] = [
     Scenario("/plan", _plan),
-    Scenario("app_home_opened", _home_opened),
+    Scenario("/rates <phone number>", _rates),
     Scenario("block action (Home tab)", _tab_click),
+    Scenario("view submission (upgrade)", _upgrade_submission),
+    Scenario("app_home_opened", _home_opened),
 ]
 
 
@@ -172,12 +203,6 @@ async def drive(
     return figures
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident set size of a process, in MB."""
     fields = dict(
@@ -205,10 +230,18 @@ async def server(argv: list[str], env: dict[str, str], port: int) -> AsyncIterat
 
 
 async def prepare_database(url: str) -> None:
+    """The sample account, with enough administrators for every upgrade submission to come from a new one
+    (a double submit by one person within a minute is one request, and would not be posted again)."""
     await upgrade_url(url)
     store = Store.from_url(url)
     try:
         await load_demo(store, now=utcnow())
+        submissions = WARMUP + sum(REQUESTS.values())
+        async with store.db.session() as session:
+            session.add_all(
+                AdministratorRow(account_id=DEMO_ACCOUNT, user_id=f"{SUBMITTER}{i}", added_at=utcnow())
+                for i in range(submissions * len(SCENARIOS))
+            )
     finally:
         await store.close()
 
@@ -269,6 +302,9 @@ async def run(database_url: str | None = None, label: str = "SQLite") -> str:
                 "SLACK_API_URL": fake.api_url,
                 "LOG_LEVEL": "WARNING",
                 "SLACK_APP_TOKEN": "",
+                "SLACK_CLIENT_ID": "",
+                "SLACK_CLIENT_SECRET": "",
+                "SALES_CHANNEL": "C0SALES",
             }
             ours = await measure(
                 "ours", [sys.executable, "-c", "from bot.cli import main; main()", "serve"], env, fake
@@ -277,5 +313,13 @@ async def run(database_url: str | None = None, label: str = "SQLite") -> str:
     return report(ours, bare, label)
 
 
+def main() -> None:
+    """SQLite always; PostgreSQL too when BENCH_POSTGRES_URL (or the local default) answers."""
+    print(asyncio.run(run()), flush=True)
+    if postgres_reachable(DEFAULT_POSTGRES):
+        with postgres_database(DEFAULT_POSTGRES) as url:
+            print("\n" + asyncio.run(run(url, "PostgreSQL")), flush=True)
+
+
 if __name__ == "__main__":
-    print(asyncio.run(run()))
+    main()

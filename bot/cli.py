@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import click
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, require
 from store import Store
 from store.domain.rates import RateRow
 from store.errors import NotFound, StoreUnavailable
@@ -69,6 +69,46 @@ def serve(ctx: click.Context) -> None:
     from bot.runner import serve as serve_forever
 
     serve_forever(settings_from(ctx))
+
+
+@cli.command()
+@click.option(
+    "--evaluate-every", default=60.0, show_default=True, help="Seconds between evaluations of every account."
+)
+@click.option("--deliver-every", default=1.0, show_default=True, help="Seconds between delivery passes.")
+@click.pass_context
+def worker(ctx: click.Context, evaluate_every: float, deliver_every: float) -> None:
+    """Run the notifier: evaluate quota alerts on an interval and post them to Slack."""
+    from bot.worker import run_worker
+
+    settings = settings_from(ctx)
+    require_slack_credentials(settings)
+    run(run_worker(settings, evaluate_every=evaluate_every, deliver_every=deliver_every))
+
+
+def require_slack_credentials(settings: Settings) -> None:
+    """The notifier posts with the single bot token, or with each workspace's OAuth installation."""
+    if not settings.oauth_enabled:
+        require(settings, "slack_bot_token")
+
+
+@cli.group()
+def alerts() -> None:
+    """Quota alerts."""
+
+
+@alerts.command("run")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; claim and post nothing.")
+@click.pass_context
+def alerts_run(ctx: click.Context, dry_run: bool) -> None:
+    """Evaluate quota alerts for every account once and post what is due."""
+    from bot.worker import run_once
+
+    settings = settings_from(ctx)
+    if not dry_run:
+        require_slack_credentials(settings)
+    for line in run(run_once(settings, dry_run=dry_run)):
+        click.echo(line)
 
 
 @cli.group()

@@ -66,3 +66,10 @@ class StaleAction(UserFacingError):
 
     def __init__(self, again: str) -> None:
         super().__init__(f"That button is out of date. {again}")
+
+
+class UnknownAlert(UserFacingError):
+    """An alert id from a button that is not one of the workspace's account's alerts."""
+
+    def __init__(self) -> None:
+        super().__init__("That alert isn't one of this workspace's alerts any more.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -22,19 +23,31 @@ PRUNE_EVERY = timedelta(hours=1)
 
 
 class HandledEvents:
-    """A global middleware (run before authorization, after the signature check): records each event id
-    with one INSERT … ON CONFLICT DO NOTHING and answers a repeat with an empty 200 instead of dispatching it."""
+    """A global middleware (run before authorization, after the signature check) that records each event id
+    with one INSERT … ON CONFLICT DO NOTHING and answers a retry of a handled event with an empty 200.
+
+    A first delivery (no `X-Slack-Retry-Num`) is dispatched at once and recorded in the background, so
+    its ack never waits for a database write; Slack retries only after an ack failed or took over 3 s,
+    by when the record is written. A retry is checked before it is dispatched."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._next_prune = utcnow()
+        self._recording: set[asyncio.Task[bool]] = set()
 
     async def __call__(
         self, body: dict[str, Any], request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not await self._first_delivery(event_id, body.get("team_id")):
-            retry = request.headers.get("x-slack-retry-num", ["?"])[0]
+        if not isinstance(event_id, str):
+            await next()
+            return None
+        retry = request.headers.get("x-slack-retry-num", [None])[0]
+        if retry is None:
+            task = asyncio.create_task(self._first_delivery(event_id, body.get("team_id")))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+        elif not await self._first_delivery(event_id, body.get("team_id")):
             reason = request.headers.get("x-slack-retry-reason", ["?"])[0]
             log.info("event %s was already handled; acknowledged retry %s (%s)", event_id, retry, reason)
             return BoltResponse(status=200, body="")

@@ -27,6 +27,14 @@ class Action(StrEnum):
     RATES_PICK = "rates.pick"
     RATES_PAGE = "rates.page"
     RATES_EXPORT = "rates.export"
+    ALERT_VIEW_PLAN = "alert.view_plan"
+    ALERT_REQUEST_MORE = "alert.request_more"
+    ALERT_SNOOZE = "alert.snooze"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    ALERTS_ENABLED = "alerts.enabled"
+    ALERTS_CHANNEL = "alerts.channel"
+    ALERTS_THRESHOLDS = "alerts.thresholds"
+    ALERTS_METER = "alerts.meter"
 
 
 class Block(StrEnum):
@@ -67,7 +75,24 @@ class Block(StrEnum):
     RATES_PAGE_HEAD = "rates.page.head"
     RATES_PAGER = "rates.pager"
 
+    ALERT_HEADLINE = "alert.headline"
+    ALERT_USAGE = "alert.usage"
+    ALERT_FORECAST = "alert.forecast"
+    ALERT_NOTE = "alert.note"
+    ALERT_STATE = "alert.state"
+    ALERT_ACTIONS = "alert.actions"
+    ALERTS_INTRO = "alerts.intro"
+    ALERTS_ENABLED = "alerts.enabled"
+    ALERTS_CHANNEL = "alerts.channel"
+    ALERTS_THRESHOLDS = "alerts.thresholds"
+    ALERTS_OVERRIDES = "alerts.overrides"
+    ALERTS_METER = "alerts.meter"
+    """Prefix: one input block per watched meter, `alerts.meter.<meter>`."""
+    ALERTS_RECENT = "alerts.recent"
+    USAGE_SUMMARY = "usage.summary"
+
 
 class Callback(StrEnum):
     COMPANY_EDIT = "company.edit"
     UPGRADE = "upgrade.request"
+    ALERT_SETTINGS = "alerts.settings"

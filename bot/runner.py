@@ -9,6 +9,7 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+from bot.alerts.service import AlertService
 from bot.server import create_web_app
 from bot.services import Services
 from bot.settings import Settings
@@ -26,15 +27,18 @@ async def build_web_app(
 ) -> web.Application:
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
-    services = Services(settings, Store.from_url(settings.database_url))
+    store = Store.from_url(settings.database_url)
+    services = Services(settings, store)
+    # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
+    alerts = services.alerts = AlertService(store, services.slack.client_for_team)
     bolt = create_app(services)
     if settings.slack_app_token is None:
-        app = create_web_app(services, bolt)
+        app = create_web_app(services, bolt, on_usage=alerts.on_usage)
     else:
         socket = AsyncSocketModeHandler(
             bolt, settings.slack_app_token.get_secret_value(), ping_interval=socket_ping_seconds
         )
-        app = create_web_app(services, bolt, socket=socket.client)
+        app = create_web_app(services, bolt, socket=socket.client, on_usage=alerts.on_usage)
         connecting: list[asyncio.Task[None]] = []
 
         async def connect(_: web.Application) -> None:
@@ -53,6 +57,8 @@ async def build_web_app(
         app.on_cleanup.append(disconnect)
 
     async def close_store(_: web.Application) -> None:
+        if services.alerts is not None:
+            await services.alerts.close()
         await services.store.close()
 
     app.on_cleanup.append(close_store)

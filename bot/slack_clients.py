@@ -40,7 +40,18 @@ from store.db import outages_as_unavailable
 log = logging.getLogger(__name__)
 
 # What the app asks for when installed (keep in step with manifest.json).
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "files:write")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "files:write",
+    # Quota alerts: check the app is in the chosen alerts channel, and find a post whose answer was lost.
+    "channels:read",
+    "groups:read",
+    "channels:history",
+    "groups:history",
+)
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 REFRESH_MINUTES_BEFORE_EXPIRY = 120
 # How long an install link (its OAuth state) stays usable.

@@ -6,7 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.listeners import ack_then
 from bot.services import Services
-from handlers import company, features, home, installation, linking, plan, rates, upgrade
+from handlers import alerts, company, features, home, installation, linking, plan, rates, upgrade
 from handlers.home import HomeTabs
 from handlers.router import PlanCommands
 
@@ -20,6 +20,7 @@ def register_all(app: AsyncApp, services: Services) -> None:
     upgrade.register(app, services, commands)
     linking.register(commands)
     rates.register(app, commands, tabs, services)
+    alerts.register(app, commands, services)
     home.register(app, tabs)
     installation.register(app, services)
     app.command("/plan")(ack_then(commands.dispatch))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from store.accounts import AccountRepository
 from store.admins import AdminRepository
+from store.alerts import AlertRepository
 from store.audit import AuditRepository
 from store.company import CompanyRepository
 from store.db import Database
@@ -37,6 +38,7 @@ class Store:
         self.handled_events = HandledEventRepository(db)
         self.rates = RateRepository(db)
         self.idempotency = IdempotencyRepository(db)
+        self.alerts = AlertRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

@@ -39,13 +39,15 @@ def create_engine(url: str) -> AsyncEngine:
     url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, pool_size=5, max_overflow=10, pool_timeout=5)
+        # Writers queue for SQLite's one write lock holding a pooled connection, so the pool is sized for
+        # readers to keep flowing meanwhile.
+        engine = create_async_engine(url, pool_size=20, max_overflow=20, pool_timeout=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         if parsed.database and parsed.database != ":memory:":
             event.listen(engine.sync_engine, "checkout", _file_must_exist(Path(parsed.database)))
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=5)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=5)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

@@ -320,3 +320,78 @@ class IdempotencyKeyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AlertRuleRow(Base):
+    """An account's alert rule: meter "*" is the account-wide rule, other meters are overrides.
+
+    An account without a "*" row gets the built-in defaults (on, 80/90/100%). A meter override with
+    `enabled` false turns that meter off; otherwise its thresholds replace the account's.
+    """
+
+    __tablename__ = "alert_rules"
+
+    account_id: Mapped[str] = _account_fk()
+    meter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "*" row only: the workspace the alerts channel (accounts.alerts_channel) belongs to.
+    channel_team_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class AlertThresholdRow(Base):
+    """One threshold (percent) of a rule, as rows so the evaluator can join them."""
+
+    __tablename__ = "alert_thresholds"
+
+    account_id: Mapped[str] = _account_fk()
+    meter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    percent: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class AlertRow(Base):
+    """The alert outbox: one row per (meter, kind, threshold, billing period), written when claimed.
+
+    The unique constraint is what makes an alert happen once per period, across restarts and
+    concurrent evaluators; `status` then tracks its delivery (see store.domain.alerts.AlertStatus).
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("account_id", "meter", "kind", "threshold", "period_start"),
+        Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    meter: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    # What was measured when the alert was claimed.
+    used: Mapped[Decimal]
+    available: Mapped[Decimal]
+    unit: Mapped[str] = mapped_column(String(32))
+    as_of: Mapped[datetime]
+    forecast_runs_out_at: Mapped[datetime | None]
+    forecast_readings: Mapped[int | None] = mapped_column(Integer)
+    forecast_days: Mapped[Decimal | None]
+    # Delivery.
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    # What people did with it.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    snoozed_by: Mapped[str | None] = mapped_column(String(32))

@@ -77,6 +77,7 @@ _REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "views.update": ("view",),
     "users.info": ("user",),
     "conversations.info": ("channel",),
+    "conversations.history": ("channel",),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
 }
@@ -332,6 +333,9 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.views: dict[str, dict[str, Any]] = {}
         """Views as last opened/pushed/published/updated, by view id."""
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        """Messages posted with chat.postMessage, by channel, oldest first (chat.update edits them);
+        conversations.history answers from here."""
 
         self._failures: dict[str, deque[_Failure]] = {}
         self._delays: dict[str, float] = {}
@@ -739,25 +743,39 @@ class FakeSlack:
 
     def _chat_post_message(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         ts = self._next_ts()
-        return {
-            "ok": True,
-            "channel": self._channel_id(params.get("channel")),
-            "ts": ts,
-            "message": self._message(params, ts),
-        }
+        channel = self._channel_id(params.get("channel"))
+        message = self._message(params, ts)
+        self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_update(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         ts = str(params.get("ts"))
+        channel = self._channel_id(params.get("channel"))
+        message = self._message(params, ts)
+        history = self.messages.get(channel, [])
+        for index, posted in enumerate(history):
+            if posted["ts"] == ts:
+                history[index] = {**posted, **message}
         return {
             "ok": True,
-            "channel": self._channel_id(params.get("channel")),
+            "channel": channel,
             "ts": ts,
             "text": params.get("text") or "",
-            "message": self._message(params, ts),
+            "message": message,
         }
+
+    def _conversations_history(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        channel = self._channel_id(params.get("channel"))
+        limit = int(params.get("limit") or 100)
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        newest_first = list(reversed(self.messages.get(channel, [])))[:limit]
+        messages = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first
+        ]
+        return {"ok": True, "messages": messages, "has_more": len(self.messages.get(channel, [])) > limit}
 
     def _chat_delete(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "channel": self._channel_id(params.get("channel")), "ts": params.get("ts")}
@@ -1007,6 +1025,7 @@ class FakeSlack:
         "views.update": _views_update,
         "conversations.open": _conversations_open,
         "conversations.info": _conversations_info,
+        "conversations.history": _conversations_history,
         "users.info": _users_info,
         "files.getUploadURLExternal": _files_get_upload_url,
         "files.completeUploadExternal": _files_complete_upload,

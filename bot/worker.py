@@ -1,0 +1,95 @@
+"""`myplan worker` (the notifier) and `myplan alerts run`: quota alerts outside the web process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Iterator
+from itertools import groupby
+
+from bot.alerts.service import AlertService, DeliveryReport
+from bot.settings import Settings
+from bot.views.alerts import alert_text
+from store import Store
+from store.domain.alerts import Alert, AlertKind
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings, *, evaluate_every: float, deliver_every: float) -> None:
+    """Evaluate every account every `evaluate_every` seconds and deliver due alerts every
+    `deliver_every` seconds, until SIGTERM or SIGINT; an alert cut off mid-post is taken over by
+    the next worker once its lease runs out."""
+    store = Store.from_url(settings.database_url)
+    alerts = AlertService.from_settings(store, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker started: evaluating every %ss, delivering every %ss", evaluate_every, deliver_every)
+    try:
+        await alerts.run(stop, evaluate_every=evaluate_every, deliver_every=deliver_every)
+    finally:
+        await alerts.close()
+        await store.close()
+    log.info("worker stopped")
+
+
+async def run_once(settings: Settings, *, dry_run: bool) -> list[str]:
+    """One evaluation of every account, then delivery of everything due; the lines to print.
+
+    With `dry_run` nothing is claimed or posted: the lines say what would be."""
+    store = Store.from_url(settings.database_url)
+    alerts = AlertService.from_settings(store, settings)
+    try:
+        new = await alerts.evaluate(dry_run=dry_run)
+        if dry_run:
+            waiting = await store.alerts.due(alerts.clock())
+            return await _preview(store, new, waiting)
+        report = await alerts.drain()
+        return [_summary(len(new), report)]
+    finally:
+        await alerts.close()
+        await store.close()
+
+
+async def _preview(store: Store, new: list[Alert], waiting: list[Alert]) -> list[str]:
+    if not new and not waiting:
+        return ["nothing to send"]
+    channels = {a.account_id: (await store.alerts.rules(a.account_id)).channel for a in [*new, *waiting]}
+    lines = []
+    for alert, note in [*_with_notes(new), *((a, "already waiting") for a in waiting)]:
+        where = (
+            f"#{channels[alert.account_id]}"
+            if channels[alert.account_id]
+            else "(no alerts channel set: the administrators, by DM)"
+        )
+        lines.append(
+            f"would post to {where} for {alert.account_id}: {alert_text(alert)}{f' [{note}]' if note else ''}"
+        )
+    return lines
+
+
+def _with_notes(alerts: list[Alert]) -> Iterator[tuple[Alert, str]]:
+    """Each new alert, noting those a higher threshold of the same meter would supersede."""
+
+    def meter_key(alert: Alert) -> tuple[str, str]:
+        return alert.account_id, alert.meter
+
+    for _, group in groupby(sorted(alerts, key=meter_key), key=meter_key):
+        items = list(group)
+        thresholds = [a for a in items if a.kind == AlertKind.THRESHOLD]
+        top = max(thresholds, key=lambda a: a.threshold) if thresholds else None
+        for alert in items:
+            if top is not None and alert is not top:
+                yield alert, f"superseded by {top.threshold}%"
+            else:
+                yield alert, ""
+
+
+def _summary(claimed: int, report: DeliveryReport) -> str:
+    return (
+        f"{claimed} new alert(s) claimed; posted {report.sent}, retrying {report.retried}, "
+        f"failed {report.failed}, skipped {report.skipped}"
+    )

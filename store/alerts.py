@@ -1,0 +1,539 @@
+"""Quota alerts: rules per account, the set-based evaluator and the alert outbox.
+
+The evaluator is SQL over every account at once (or one account, right after an ingest): one
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` claims each crossed (meter, threshold, billing period)
+exactly once — the unique constraint on ``alerts`` is the claim, so concurrent evaluators, restarts
+and dips below a threshold cannot repeat an alert. Forecast alerts are claimed the same way, from
+per-meter reading statistics the database aggregates and a forecaster the caller supplies.
+
+Delivery claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update everywhere),
+marks them ``sending`` under a lease, and records the outcome fenced by the attempt number, so a
+loop that died mid-post is taken over once its lease runs out, and a late loop cannot overwrite it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.alert_queries import (
+    INSERTED_COLUMNS,
+    candidate_from_row,
+    claimable,
+    due_alerts,
+    forecast_candidates,
+    threshold_candidates,
+)
+from store.audit import add_audit
+from store.db import Database
+from store.domain.alerts import (
+    ACCOUNT_WIDE,
+    FORECAST_THRESHOLD,
+    Alert,
+    AlertKind,
+    AlertRules,
+    AlertStatus,
+    ClaimedAlert,
+    Forecast,
+    ForecastCandidate,
+)
+from store.errors import NotFound
+from store.tables import (
+    AccountRow,
+    AlertRow,
+    AlertRuleRow,
+    AlertThresholdRow,
+)
+
+log = logging.getLogger(__name__)
+
+Forecaster = Callable[[ForecastCandidate], Forecast | None]
+
+_RETRIES: Final = 3
+_RETRYABLE_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+
+
+# ------------------------------------------------------------------------------------------------
+# Row ↔ domain
+# ------------------------------------------------------------------------------------------------
+
+
+def _alert(row: Any) -> Alert:
+    """An Alert from an AlertRow, or from a result row with the same columns."""
+    forecast = None
+    if row.forecast_runs_out_at is not None:
+        forecast = Forecast(
+            runs_out_at=row.forecast_runs_out_at,
+            readings=row.forecast_readings or 0,
+            days=row.forecast_days or Decimal(0),
+        )
+    return Alert(
+        id=row.id,
+        account_id=row.account_id,
+        meter=row.meter,
+        kind=AlertKind(row.kind),
+        threshold=row.threshold,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        used=row.used,
+        available=row.available,
+        unit=row.unit,
+        as_of=row.as_of,
+        forecast=forecast,
+        status=AlertStatus(row.status),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        first_attempt_at=row.first_attempt_at,
+        error=row.error,
+        team_id=row.team_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        snoozed_until=row.snoozed_until,
+        snoozed_by=row.snoozed_by,
+    )
+
+
+def _forecast_values(forecast: Forecast | None) -> dict[str, Any]:
+    if forecast is None:
+        return {}
+    return {
+        "forecast_runs_out_at": forecast.runs_out_at,
+        "forecast_readings": forecast.readings,
+        "forecast_days": forecast.days,
+    }
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll it back after computing what it would write."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        super().__init__("dry run")
+        self.rows = rows
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
+# ------------------------------------------------------------------------------------------------
+# The repository
+# ------------------------------------------------------------------------------------------------
+
+
+class AlertRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ----------------------------------------------------------------------------------- rules
+
+    async def rules(self, account_id: str) -> AlertRules:
+        async with self._db.session() as session:
+            account = await session.get(AccountRow, account_id)
+            if account is None:
+                raise NotFound(f"account {account_id!r}")
+            return await _rules(session, account)
+
+    async def save_rules(
+        self, account_id: str, rules: AlertRules, *, by: str, now: datetime
+    ) -> tuple[AlertRules, AlertRules]:
+        """Replace the account's rules and alerts channel; audited; returns (before, after).
+
+        Alerts still waiting for meters that are now off are cancelled."""
+        async with self._db.session() as session:
+            account = await session.get(AccountRow, account_id, with_for_update=True)
+            if account is None:
+                raise NotFound(f"account {account_id!r}")
+            before = await _rules(session, account)
+            await session.execute(delete(AlertThresholdRow).where(AlertThresholdRow.account_id == account_id))
+            await session.execute(delete(AlertRuleRow).where(AlertRuleRow.account_id == account_id))
+            session.add(
+                AlertRuleRow(
+                    account_id=account_id,
+                    meter=ACCOUNT_WIDE,
+                    enabled=rules.enabled,
+                    channel_team_id=rules.channel_team_id,
+                    updated_at=now,
+                    updated_by=by,
+                )
+            )
+            session.add_all(
+                AlertThresholdRow(account_id=account_id, meter=ACCOUNT_WIDE, percent=p)
+                for p in rules.thresholds
+            )
+            for meter, thresholds in rules.overrides.items():
+                session.add(
+                    AlertRuleRow(
+                        account_id=account_id,
+                        meter=meter,
+                        enabled=bool(thresholds),
+                        updated_at=now,
+                        updated_by=by,
+                    )
+                )
+                session.add_all(
+                    AlertThresholdRow(account_id=account_id, meter=meter, percent=p) for p in thresholds
+                )
+            account.alerts_channel = rules.channel
+            after = rules.model_copy(update={"updated_at": now, "updated_by": by})
+            off = [meter for meter, thresholds in rules.overrides.items() if not thresholds]
+            cancel = update(AlertRow).where(
+                AlertRow.account_id == account_id, AlertRow.status == AlertStatus.PENDING.value
+            )
+            if rules.enabled:
+                cancel = cancel.where(AlertRow.meter.in_(off))
+            await session.execute(
+                cancel.values(status=AlertStatus.CANCELLED.value, error="alerts turned off")
+            )
+            add_audit(
+                session,
+                account_id=account_id,
+                actor=by,
+                action="alerts.settings",
+                before=before.audit_view(),
+                after=after.audit_view(),
+                now=now,
+            )
+            return before, after
+
+    # ------------------------------------------------------------------------------ evaluation
+
+    async def evaluate(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        *,
+        defaults: Sequence[int],
+        min_readings: int,
+        account_id: str | None = None,
+        dry_run: bool = False,
+    ) -> list[Alert]:
+        """Claim every newly crossed threshold and every new run-out forecast; returns the new alerts.
+
+        One transaction; `dry_run` computes the same and rolls it back."""
+        rows = await self._in_transaction(now, forecaster, defaults, min_readings, account_id, dry_run)
+        return [_alert(row) for row in rows]
+
+    async def sweep(
+        self, now: datetime, forecaster: Forecaster, *, defaults: Sequence[int], min_readings: int
+    ) -> int:
+        """`evaluate` for every account, returning only how many alerts were claimed (a cold sweep of
+        many accounts can claim hundreds of thousands)."""
+        return len(await self._in_transaction(now, forecaster, defaults, min_readings, None, False))
+
+    async def _in_transaction(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        defaults: Sequence[int],
+        min_readings: int,
+        account_id: str | None,
+        dry_run: bool,
+    ) -> list[Any]:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                async with self._db.session() as session:
+                    rows = await self._evaluate(session, now, forecaster, defaults, min_readings, account_id)
+                    if dry_run:
+                        raise _DryRun(rows)
+                    return rows
+            except _DryRun as done:
+                return done.rows
+            except DBAPIError as error:
+                if attempt == _RETRIES or not _is_retryable(error):
+                    raise
+                log.info("alert evaluation met a concurrent evaluator (%s); retrying", error.orig)
+        raise AssertionError("unreachable")
+
+    async def _evaluate(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        forecaster: Forecaster,
+        defaults: Sequence[int],
+        min_readings: int,
+        account_id: str | None,
+    ) -> list[Any]:
+        """The rows of the alerts claimed (RETURNING every column)."""
+        insert = self._insert()
+        table = AlertRow.__table__  # the table, not the entity: plain Core statements, no ORM bulk path
+        conflict = ["account_id", "meter", "kind", "threshold", "period_start"]
+        thresholds = (
+            insert(table)
+            .from_select(list(INSERTED_COLUMNS), threshold_candidates(now, defaults, account_id))
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(*table.c)
+        )
+        rows = list(await session.execute(thresholds))
+
+        candidates = [
+            candidate_from_row(row)
+            for row in await session.execute(forecast_candidates(now, min_readings, account_id))
+        ]
+        new_forecasts = [
+            {
+                "account_id": c.account_id,
+                "meter": c.meter,
+                "kind": AlertKind.FORECAST.value,
+                "threshold": FORECAST_THRESHOLD,
+                "period_start": c.period_start,
+                "period_end": c.period_end,
+                "used": c.used,
+                "available": c.available,
+                "unit": c.unit,
+                "as_of": c.as_of,
+                "status": AlertStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                **_forecast_values(forecast),
+            }
+            for c in candidates
+            if (forecast := forecaster(c)) is not None
+        ]
+        if new_forecasts:
+            forecasts = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(*table.c)
+            rows += list(await session.execute(forecasts, new_forecasts))
+        return rows
+
+    def _insert(self) -> Any:
+        return sqlite_insert if self._db.is_sqlite else pg_insert
+
+    # -------------------------------------------------------------------------------- delivery
+
+    async def claim(
+        self, now: datetime, *, lease: timedelta, limit: int, account_id: str | None = None
+    ) -> list[ClaimedAlert]:
+        """Claim up to `limit` alerts due for posting (status → sending, under a lease).
+
+        On the way, pending alerts whose period is over expire, and pending alerts overtaken by a
+        higher threshold (or a forecast overtaken by a threshold alert) are superseded."""
+        async with self._db.session() as session:
+            candidates = (await session.execute(due_alerts(now, limit, account_id))).all()
+            expired = [
+                c.id for c in candidates if c.status == AlertStatus.PENDING and c.period_end <= now.date()
+            ]
+            superseded = [
+                c.id
+                for c in candidates
+                if c.status == AlertStatus.PENDING and c.id not in expired and c.superseded
+            ]
+            claim = [c.id for c in candidates if c.id not in expired and c.id not in superseded]
+            await _set_pending_status(session, expired, AlertStatus.EXPIRED)
+            await _set_pending_status(session, superseded, AlertStatus.SUPERSEDED)
+            if not claim:
+                return []
+            claimed = list(
+                await session.scalars(
+                    update(AlertRow)
+                    .where(AlertRow.id.in_(claim), claimable(now))
+                    .values(
+                        status=AlertStatus.SENDING.value,
+                        attempts=AlertRow.attempts + 1,
+                        lease_until=now + lease,
+                        first_attempt_at=func.coalesce(AlertRow.first_attempt_at, now),
+                    )
+                    .returning(AlertRow.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+            rows = await session.execute(
+                select(
+                    AlertRow, AccountRow.alerts_channel, AccountRow.company_name, AlertRuleRow.channel_team_id
+                )
+                .join(AccountRow, AccountRow.id == AlertRow.account_id)
+                .outerjoin(
+                    AlertRuleRow,
+                    and_(AlertRuleRow.account_id == AlertRow.account_id, AlertRuleRow.meter == ACCOUNT_WIDE),
+                )
+                .where(AlertRow.id.in_(claimed))
+                .order_by(AlertRow.next_attempt_at, AlertRow.id)
+            )
+            return [
+                ClaimedAlert(alert=_alert(row), channel=channel, channel_team_id=team, company_name=company)
+                for row, channel, company, team in rows
+            ]
+
+    async def due(self, now: datetime, *, limit: int = 1000) -> list[Alert]:
+        """Alerts a delivery loop would post now (for `--dry-run`), without claiming them."""
+        async with self._db.session() as session:
+            candidates = (await session.execute(due_alerts(now, limit, None, lock=False))).all()
+            ids = [c.id for c in candidates if not (c.status == AlertStatus.PENDING and c.superseded)]
+            rows = await session.scalars(select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id))
+            return [_alert(row) for row in rows if row.period_end > now.date()]
+
+    async def mark_sent(
+        self,
+        alert_id: int,
+        attempt: int,
+        *,
+        team_id: str,
+        channel: str,
+        ts: str,
+        now: datetime,
+        forecast: Forecast | None = None,
+    ) -> bool:
+        """Record the posted message; False if another loop took the alert over meanwhile."""
+        values: dict[str, Any] = {
+            "status": AlertStatus.SENT.value,
+            "team_id": team_id,
+            "channel": channel,
+            "message_ts": ts,
+            "sent_at": now,
+            "lease_until": None,
+            "error": None,
+            **_forecast_values(forecast),
+        }
+        return await self._finish(alert_id, attempt, values)
+
+    async def mark_retry(self, alert_id: int, attempt: int, *, at: datetime, error: str) -> bool:
+        values = {
+            "status": AlertStatus.PENDING.value,
+            "next_attempt_at": at,
+            "lease_until": None,
+            "error": error[:200],
+        }
+        return await self._finish(alert_id, attempt, values)
+
+    async def mark_failed(
+        self, alert_id: int, attempt: int, *, error: str, status: AlertStatus = AlertStatus.FAILED
+    ) -> bool:
+        values = {"status": status.value, "lease_until": None, "error": error[:200]}
+        return await self._finish(alert_id, attempt, values)
+
+    async def _finish(self, alert_id: int, attempt: int, values: dict[str, Any]) -> bool:
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(AlertRow)
+                .where(
+                    AlertRow.id == alert_id,
+                    AlertRow.status == AlertStatus.SENDING.value,
+                    AlertRow.attempts == attempt,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------------- people's actions
+
+    async def get(self, account_id: str, alert_id: int) -> Alert:
+        """The account's alert; NotFound for an unknown id or another account's alert."""
+        async with self._db.session() as session:
+            row = await session.get(AlertRow, alert_id)
+            if row is None or row.account_id != account_id:
+                raise NotFound(f"alert {alert_id}")
+            return _alert(row)
+
+    async def acknowledge(
+        self, account_id: str, alert_id: int, *, by: str, now: datetime
+    ) -> tuple[Alert, bool]:
+        """Record who acknowledged the alert; (alert, False) when someone already had."""
+        async with self._db.session() as session:
+            row = await _own_row(session, account_id, alert_id)
+            if row.acknowledged_by is not None:
+                return _alert(row), False
+            row.acknowledged_by, row.acknowledged_at = by, now
+            add_audit(
+                session,
+                account_id=account_id,
+                actor=by,
+                action="alerts.acknowledge",
+                after={"alert": alert_id, "meter": row.meter, "kind": row.kind, "threshold": row.threshold},
+                now=now,
+            )
+            return _alert(row), True
+
+    async def snooze(
+        self, account_id: str, alert_id: int, *, by: str, until: datetime, now: datetime
+    ) -> Alert:
+        """Snooze the alert's meter until `until` (recorded on the alert the snooze was chosen on)."""
+        async with self._db.session() as session:
+            row = await _own_row(session, account_id, alert_id)
+            before = row.snoozed_until
+            row.snoozed_until, row.snoozed_by = until, by
+            add_audit(
+                session,
+                account_id=account_id,
+                actor=by,
+                action="alerts.snooze",
+                before={"snoozed_until": before.isoformat() if before else None},
+                after={"alert": alert_id, "meter": row.meter, "snoozed_until": until.isoformat()},
+                now=now,
+            )
+            return _alert(row)
+
+    async def recent(self, account_id: str, *, limit: int = 5) -> list[Alert]:
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(AlertRow)
+                .where(AlertRow.account_id == account_id)
+                .order_by(AlertRow.created_at.desc(), AlertRow.id.desc())
+                .limit(limit)
+            )
+            return [_alert(row) for row in rows]
+
+    async def all_of(self, account_id: str) -> list[Alert]:
+        async with self._db.session() as session:
+            rows = await session.scalars(
+                select(AlertRow).where(AlertRow.account_id == account_id).order_by(AlertRow.id)
+            )
+            return [_alert(row) for row in rows]
+
+
+async def _rules(session: AsyncSession, account: AccountRow) -> AlertRules:
+    rules = {
+        row.meter: row
+        for row in await session.scalars(select(AlertRuleRow).where(AlertRuleRow.account_id == account.id))
+    }
+    thresholds: dict[str, list[int]] = {}
+    for row in await session.scalars(
+        select(AlertThresholdRow)
+        .where(AlertThresholdRow.account_id == account.id)
+        .order_by(AlertThresholdRow.percent)
+    ):
+        thresholds.setdefault(row.meter, []).append(row.percent)
+    wide = rules.pop(ACCOUNT_WIDE, None)
+    if wide is None:
+        return AlertRules(channel=account.alerts_channel)
+    return AlertRules(
+        enabled=wide.enabled,
+        channel=account.alerts_channel,
+        channel_team_id=wide.channel_team_id,
+        thresholds=tuple(thresholds.get(ACCOUNT_WIDE, ())),
+        overrides={
+            meter: tuple(thresholds.get(meter, ())) if row.enabled else ()
+            for meter, row in sorted(rules.items())
+        },
+        updated_at=wide.updated_at,
+        updated_by=wide.updated_by,
+    )
+
+
+async def _own_row(session: AsyncSession, account_id: str, alert_id: int) -> AlertRow:
+    row = await session.get(AlertRow, alert_id, with_for_update=True)
+    if row is None or row.account_id != account_id:
+        raise NotFound(f"alert {alert_id}")
+    return row
+
+
+async def _set_pending_status(session: AsyncSession, ids: list[int], status: AlertStatus) -> None:
+    if ids:
+        await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id.in_(ids), AlertRow.status == AlertStatus.PENDING.value)
+            .values(status=status.value, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )

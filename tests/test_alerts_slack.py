@@ -1,0 +1,359 @@
+"""Quota alerts through Slack: `/plan alerts`, `/plan usage`, and the alert message's buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.alerts.service import AlertService
+from bot.demo import demo_document
+from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from bot.devtools.signing import block_actions_payload, view_submission_payload
+from bot.ids import Action, Callback
+from bot.ids import Block as BlockId
+from bot.services import Services
+from bot.settings import Settings
+from bot.views.alerts import meter_block_id
+from store import Store
+from store.domain.alerts import Alert, AlertRules, AlertStatus
+from tests.alerting import ACCOUNT, ADMIN, ALERTS_CHANNEL, FakeClock, posts, read, service, use_alerts_channel
+from tests.conftest import DEMO_NOW
+from tests.slackdriver import STAFF, TEAM, SlackDriver, all_text
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def alerts(store: Store, fake_slack: FakeSlack, clock: FakeClock) -> AsyncIterator[AlertService]:
+    alerts = service(store, fake_slack, clock)
+    yield alerts
+    await alerts.close()
+
+
+@pytest.fixture
+def services(settings: Settings, store: Store, alerts: AlertService) -> Services:
+    return Services(settings, store, alerts=alerts)
+
+
+async def posted_alert(store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock) -> Alert:
+    """Voice minutes cross 80% and the alert is posted to the alerts channel."""
+    await use_alerts_channel(
+        store,
+        overrides=dict.fromkeys(("staff_licences", "feature:virtual_numbers", "feature:staff_accounts"), ()),
+    )
+    await store.usage.clear(ACCOUNT)
+    await read(store, clock, "voice_minutes", 4100)
+    await alerts.on_usage(ACCOUNT)
+    await alerts.idle()
+    (alert,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    return alert
+
+
+def click(
+    alert: Alert, action_id: str, *, user: str = ADMIN, fake: FakeSlack, **extra: Any
+) -> dict[str, Any]:
+    return block_actions_payload(
+        team_id=TEAM,
+        user_id=user,
+        action_id=action_id,
+        value=str(alert.id),
+        channel_id=ALERTS_CHANNEL,
+        message_ts=alert.message_ts or "",
+        response_url=fake.new_response_url(),
+        **extra,
+    )
+
+
+async def reply_to(fake: FakeSlack, payload: dict[str, Any]) -> RecordedCall:
+    return await fake.wait_for("response_url", where=lambda c: c.url == payload["response_url"])
+
+
+# ------------------------------------------------------------------------------------ /plan alerts
+
+
+async def test_administrators_get_the_settings_modal(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    reply = await slack.command("alerts")
+    assert reply.status == 200
+    opened = await fake_slack.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == Callback.ALERT_SETTINGS
+    block_ids = [b.get("block_id") for b in view["blocks"]]
+    assert BlockId.ALERTS_CHANNEL in block_ids
+    assert meter_block_id("voice_minutes") in block_ids
+    assert meter_block_id("feature:virtual_numbers") in block_ids
+    assert meter_block_id("feature:campaigns") not in block_ids, "locked features are not watched"
+    thresholds = next(b for b in view["blocks"] if b.get("block_id") == BlockId.ALERTS_THRESHOLDS)
+    assert [o["value"] for o in thresholds["element"]["initial_options"]] == ["80", "90", "100"]
+    assert "None yet" in all_text(opened.params)
+
+
+async def test_staff_see_the_settings_read_only(slack: SlackDriver, store: Store) -> None:
+    await use_alerts_channel(store)
+    text = all_text(await slack.run("alerts", user=STAFF))
+    assert f"<#{ALERTS_CHANNEL}>" in text
+    assert "80%, 90%, 100%" in text
+    assert f"Only administrators can change these. Ask <@{ADMIN}>" in text
+
+
+def settings_state(
+    *,
+    enabled: str = "on",
+    channel: str | None = ALERTS_CHANNEL,
+    thresholds: tuple[str, ...] = ("80", "95"),
+    **meters: list[str],
+) -> dict[str, Any]:
+    def multi(values: list[str] | tuple[str, ...]) -> dict[str, Any]:
+        return {"type": "multi_static_select", "selected_options": [{"value": v} for v in values]}
+
+    state: dict[str, Any] = {
+        BlockId.ALERTS_ENABLED: {
+            Action.ALERTS_ENABLED: {"type": "radio_buttons", "selected_option": {"value": enabled}}
+        },
+        BlockId.ALERTS_CHANNEL: {
+            Action.ALERTS_CHANNEL: {"type": "conversations_select", "selected_conversation": channel}
+        },
+        BlockId.ALERTS_THRESHOLDS: {Action.ALERTS_THRESHOLDS: multi(thresholds)},
+    }
+    for meter in ("voice_minutes", "video_minutes", "staff_licences"):
+        state[meter_block_id(meter)] = {Action.ALERTS_METER: multi(meters.get(meter, []))}
+    return state
+
+
+def submission(state: dict[str, Any], *, user: str = ADMIN) -> dict[str, Any]:
+    meta = {"origin_channel": "C0GENERAL", "meters": ["voice_minutes", "video_minutes", "staff_licences"]}
+    return view_submission_payload(
+        team_id=TEAM,
+        user_id=user,
+        callback_id=Callback.ALERT_SETTINGS,
+        state_values=state,
+        private_metadata=json.dumps(meta),
+    )
+
+
+async def test_saving_the_settings_stores_audits_confirms_and_evaluates(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService
+) -> None:
+    response = await slack.interact(
+        submission(settings_state(video_minutes=["30"], staff_licences=["off"], voice_minutes=[]))
+    )
+    assert response.status == 200
+    assert (await response.text()) == "", "the modal closes"
+
+    confirmation = await fake_slack.wait_for("chat.postEphemeral")
+    assert confirmation.params["channel"] == "C0GENERAL"
+    assert "Quota alerts are on" in all_text(confirmation.params)
+    notice = await fake_slack.wait_for(
+        "chat.postMessage", where=lambda c: "will be posted here" in c.params["text"]
+    )
+    assert notice.params["channel"] == ALERTS_CHANNEL
+
+    rules = await store.alerts.rules(ACCOUNT)
+    assert rules.model_copy(update={"updated_at": None}) == AlertRules(
+        channel=ALERTS_CHANNEL,
+        channel_team_id=TEAM,
+        thresholds=(80, 95),
+        overrides={"video_minutes": (30,), "staff_licences": ()},
+        updated_by=ADMIN,
+    )
+    (entry,) = await store.audit.recent(ACCOUNT, action="alerts.settings")
+    assert entry.actor == ADMIN
+    assert entry.after is not None
+    assert entry.after["overrides"] == {"staff_licences": [], "video_minutes": [30]}
+
+    # The new thresholds are evaluated at once: video minutes are at 32%, past the new 30%.
+    await alerts.idle()
+    alert = await fake_slack.wait_for(
+        "chat.postMessage", where=lambda c: "Video call minutes: 30%" in c.params["text"]
+    )
+    assert alert.params["channel"] == ALERTS_CHANNEL
+
+
+@pytest.mark.parametrize(
+    ("state", "block_id", "message"),
+    [
+        (settings_state(channel=None), BlockId.ALERTS_CHANNEL, "Choose the channel"),
+        (settings_state(thresholds=()), BlockId.ALERTS_THRESHOLDS, "at least one threshold"),
+        (settings_state(voice_minutes=["off", "50"]), meter_block_id("voice_minutes"), "Off on its own"),
+        (settings_state(channel="C0OUTSIDE"), BlockId.ALERTS_CHANNEL, "Invite My Plan"),
+    ],
+    ids=["no-channel", "no-threshold", "off-and-thresholds", "not-a-member"],
+)
+async def test_settings_errors_show_on_the_field(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    store: Store,
+    state: dict[str, Any],
+    block_id: str,
+    message: str,
+) -> None:
+    fake_slack.channels["C0OUTSIDE"] = {"is_member": False}
+    response = await slack.interact(submission(state))
+    body = await response.json()
+    assert body["response_action"] == "errors"
+    assert message in body["errors"][block_id]
+    assert await store.alerts.rules(ACCOUNT) == AlertRules(), "nothing saved"
+
+
+async def test_turning_alerts_off_needs_no_channel(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store
+) -> None:
+    response = await slack.interact(submission(settings_state(enabled="off", channel=None)))
+    assert (await response.text()) == ""
+    assert "Quota alerts are off" in all_text((await fake_slack.wait_for("chat.postEphemeral")).params)
+    assert (await store.alerts.rules(ACCOUNT)).enabled is False
+
+
+async def test_only_administrators_can_save_the_settings(slack: SlackDriver, store: Store) -> None:
+    response = await slack.interact(submission(settings_state(), user=STAFF))
+    body = await response.json()
+    assert body["response_action"] == "update"
+    assert "Only administrators can change alert settings" in json.dumps(body["view"])
+    assert await store.alerts.rules(ACCOUNT) == AlertRules()
+
+
+# ------------------------------------------------------------------------------ the alert's buttons
+
+
+async def test_acknowledge_records_who_and_updates_the_message_in_place(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    clock.advance(minutes=3)
+    await slack.interact(click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack))
+    update = await fake_slack.wait_for("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (ALERTS_CHANNEL, alert.message_ts)
+    text = all_text(update.params)
+    assert f"Acknowledged by <@{ADMIN}>" in text
+    assert "Voice call minutes: 80%" in text
+    actions = [
+        e["action_id"] for b in update.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert actions == [Action.ALERT_VIEW_PLAN, Action.ALERT_REQUEST_MORE]
+
+    stored = await store.alerts.get(ACCOUNT, alert.id)
+    assert (stored.acknowledged_by, stored.acknowledged_at) == (ADMIN, clock.now)
+    assert [e.actor for e in await store.audit.recent(ACCOUNT, action="alerts.acknowledge")] == [ADMIN]
+
+    again = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERADMIN")
+    await store.admins.add(ACCOUNT, "U0OTHERADMIN")
+    await slack.interact(again)
+    assert f"<@{ADMIN}> already acknowledged" in all_text((await reply_to(fake_slack, again)).params)
+    assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by == ADMIN
+
+
+async def test_staff_cannot_acknowledge(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    payload = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user=STAFF)
+    await slack.interact(payload)
+    assert "Only administrators can acknowledge alerts" in all_text(
+        (await reply_to(fake_slack, payload)).params
+    )
+    assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by is None
+    assert fake_slack.calls_to("chat.update") == []
+
+
+async def test_snooze_records_until_when_and_holds_the_next_warning(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    payload = click(
+        alert,
+        Action.ALERT_SNOOZE,
+        fake=fake_slack,
+        selected_option={"value": f"{alert.id}:day", "text": {"type": "plain_text", "text": "For 1 day"}},
+    )
+    await slack.interact(payload)
+    update = await fake_slack.wait_for("chat.update")
+    assert f"snoozed by <@{ADMIN}> until" in all_text(update.params)
+    stored = await store.alerts.get(ACCOUNT, alert.id)
+    assert (stored.snoozed_by, stored.snoozed_until) == (ADMIN, DEMO_NOW + timedelta(days=1))
+    assert [e.actor for e in await store.audit.recent(ACCOUNT, action="alerts.snooze")] == [ADMIN]
+
+    clock.advance(hours=1)
+    await read(store, clock, "voice_minutes", 4600)
+    await alerts.on_usage(ACCOUNT)
+    await alerts.idle()
+    assert len(posts(fake_slack)) == 1, "90% waits for the snooze to end"
+    clock.advance(days=1)
+    await alerts.drain()
+    assert len(posts(fake_slack)) == 2
+
+
+async def test_view_plan_answers_privately_and_request_more_opens_the_upgrade_form(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    view = click(alert, Action.ALERT_VIEW_PLAN, fake=fake_slack)
+    await slack.interact(view)
+    plan = (await reply_to(fake_slack, view)).params
+    assert plan["response_type"] == "ephemeral"
+    assert "BUSINESS" in all_text(plan)
+
+    staff = click(alert, Action.ALERT_REQUEST_MORE, fake=fake_slack, user=STAFF)
+    await slack.interact(staff)
+    assert "Only administrators" in all_text((await reply_to(fake_slack, staff)).params)
+
+    more = click(alert, Action.ALERT_REQUEST_MORE, fake=fake_slack)
+    await slack.interact(more)
+    modal = (await fake_slack.wait_for("views.open")).params["view"]
+    assert modal["callback_id"] == Callback.UPGRADE
+    assert "More voice call minutes" in json.dumps(modal)  # prefilled: more of what the alert is about
+    assert "Quota alert: Voice call minutes" in json.dumps(modal)
+
+
+async def test_an_alert_of_another_account_is_refused(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    await store.accounts.upsert("other", demo_document(DEMO_NOW), now=DEMO_NOW)
+    await store.workspaces.link("T0OTHER", "other")
+    await store.admins.add("other", "U0OTHERBOSS")
+    payload = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERBOSS")
+    payload["team"]["id"] = "T0OTHER"
+    await slack.interact(payload)
+    assert "isn't one of this workspace's alerts" in all_text((await reply_to(fake_slack, payload)).params)
+    assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by is None
+
+
+# ------------------------------------------------------------------------------------- /plan usage
+
+
+async def test_plan_usage_sends_the_burn_down_chart_privately(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    reply = await slack.run("usage")
+    text = all_text(reply)
+    assert reply["response_type"] == "ephemeral"
+    assert "3,960 of 5,000 min" in text
+    assert "At this pace voice call minutes run out on" in text
+    assert "video call minutes last until renewal" in text
+    assert f"The burn-down chart is in <#D{ADMIN}>" in text
+
+    complete = await fake_slack.wait_for("files.completeUploadExternal")
+    assert complete.params["channel_id"] == f"D{ADMIN}"
+    (png,) = fake_slack.uploads.values()
+    assert png.startswith(b"\x89PNG")
+
+
+async def test_plan_usage_still_answers_when_the_chart_cannot_be_sent(
+    slack: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("files.getUploadURLExternal", error="not_allowed_token_type")
+    assert "The burn-down chart could not be posted" in all_text(await slack.run("usage"))
+
+
+async def test_help_lists_alerts_and_usage(slack: SlackDriver) -> None:
+    text = all_text(await slack.run("help"))
+    assert "/plan alerts" in text
+    assert "/plan usage" in text
