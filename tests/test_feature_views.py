@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.demo import demo_document
 from bot.devtools.fake_slack import validate_message, validate_view
 from bot.ids import Action, Block
 from bot.views.features import (
@@ -34,43 +33,18 @@ from bot.views.upgrade import (
     upgrade_modal,
 )
 from store.domain.plan import (
-    Account,
-    Allowance,
     Feature,
     FeatureKey,
     FeatureStatus,
     PlanSnapshot,
-    Subscription,
 )
 from store.domain.upgrades import Delivery, Evidence, UpgradeKind, UpgradeRequest, UpgradeStatus
 from tests.conftest import DEMO_NOW
+from tests.plans import demo_plan
 
 
 def dashboard(path: str) -> str:
     return "https://dash.example" + path
-
-
-def demo_plan(**feature_changes: dict[str, Any]) -> PlanSnapshot:
-    """The sample account as the store would return it, with every feature present."""
-    doc = demo_document(DEMO_NOW)
-    assert doc.data_as_of is not None
-    features = []
-    for key, feature in doc.features.items():
-        fields = {**feature.model_dump(exclude={"status_since"}), **feature_changes.get(key.value, {})}
-        features.append(Feature(key=key, status_since=feature.status_since or doc.data_as_of, **fields))
-    return PlanSnapshot(
-        account=Account(
-            id="demo",
-            company_name=doc.company_name,
-            voip_rate_per_min=doc.voip_rate_per_min,
-            data_as_of=doc.data_as_of,
-        ),
-        subscription=Subscription(**doc.model_dump(include=set(Subscription.model_fields))),
-        allowances=tuple(
-            Allowance(meter=m, available=a.available, used=a.used) for m, a in doc.allowances.items()
-        ),
-        features=tuple(features),
-    )
 
 
 def feature(plan: PlanSnapshot, key: FeatureKey) -> Feature:

@@ -7,33 +7,15 @@ from decimal import Decimal
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.demo import demo_document
 from bot.usage import percent_used, usage_bar, whole_percent
 from bot.views.common import money, quantity, slack_date
 from bot.views.plan import plan_message
-from store.domain.plan import Account, Allowance, Meter, PlanSnapshot, Subscription
-from tests.conftest import DEMO_NOW
-
-
-def snapshot_of_demo() -> PlanSnapshot:
-    doc = demo_document(DEMO_NOW)
-    assert doc.data_as_of is not None
-    return PlanSnapshot(
-        account=Account(
-            id="demo",
-            company_name=doc.company_name,
-            voip_rate_per_min=doc.voip_rate_per_min,
-            data_as_of=doc.data_as_of,
-        ),
-        subscription=Subscription(**doc.model_dump(include=set(Subscription.model_fields))),
-        allowances=tuple(
-            Allowance(meter=m, available=a.available, used=a.used) for m, a in doc.allowances.items()
-        ),
-    )
+from store.domain.plan import Meter
+from tests.plans import demo_plan
 
 
 def test_plan_message_is_valid_block_kit() -> None:
-    message = plan_message(snapshot_of_demo())
+    message = plan_message(demo_plan())
     blocks = message.as_kwargs()["blocks"]
     assert len(blocks) <= 50
     for block in Block.parse_all(blocks):

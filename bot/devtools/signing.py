@@ -163,6 +163,25 @@ def _enterprise(enterprise_id: str | None) -> dict[str, Any] | None:
     return None if enterprise_id is None else {"id": enterprise_id, "name": f"Enterprise {enterprise_id}"}
 
 
+def _full_view(team_id: str, api_app_id: str, view: dict[str, Any]) -> dict[str, Any]:
+    """A view as Slack sends it inside a payload: `view` completed with defaults (a Home tab)."""
+    return {
+        "id": "V0FAKE",
+        "team_id": team_id,
+        "type": "home",
+        "blocks": [],
+        "private_metadata": "",
+        "callback_id": "",
+        "state": {"values": {}},
+        "hash": "h1",
+        "external_id": "",
+        "app_id": api_app_id,
+        "app_installed_team_id": team_id,
+        "bot_id": BOT_ID,
+        **view,
+    }
+
+
 def block_actions_payload(
     *,
     team_id: str,
@@ -214,23 +233,8 @@ def block_actions_payload(
         "actions": [action],
     }
     if view is not None:
-        full_view: dict[str, Any] = {
-            "id": "V0FAKE",
-            "team_id": team_id,
-            "type": "home",
-            "blocks": [],
-            "private_metadata": "",
-            "callback_id": "",
-            "state": {"values": {}},
-            "hash": "h1",
-            "external_id": "",
-            "app_id": api_app_id,
-            "app_installed_team_id": team_id,
-            "bot_id": BOT_ID,
-            **view,
-        }
-        payload["view"] = full_view
-        payload["container"] = container or {"type": "view", "view_id": full_view["id"]}
+        payload["view"] = _full_view(team_id, api_app_id, view)
+        payload["container"] = container or {"type": "view", "view_id": payload["view"]["id"]}
     else:
         payload["container"] = container or {
             "type": "message",
@@ -341,21 +345,7 @@ def block_suggestion_payload(
 ) -> dict[str, Any]:
     """A ``block_suggestion`` payload: what Slack sends an options listener as someone types into an
     ``external_select`` (``value`` is what they have typed so far). Defaults to a select in the Home tab."""
-    full_view: dict[str, Any] = {
-        "id": "V0FAKE",
-        "team_id": team_id,
-        "type": "home",
-        "blocks": [],
-        "private_metadata": "",
-        "callback_id": "",
-        "state": {"values": {}},
-        "hash": "h1",
-        "external_id": "",
-        "app_id": api_app_id,
-        "app_installed_team_id": team_id,
-        "bot_id": BOT_ID,
-        **(view or {}),
-    }
+    full_view = _full_view(team_id, api_app_id, view or {})
     return {
         "type": "block_suggestion",
         "user": _user(team_id, user_id, user_name),

@@ -30,6 +30,7 @@ from bot.ids import Action, Callback
 from bot.ids import Block as BlockId
 from bot.usage import percent_used, whole_percent
 from bot.views.common import INVOICE_NOTE, Message, quantity, slack_date, slack_datetime, truncate, usage_line
+from bot.views.plan import allowance_line
 from store.domain.alerts import (
     STAFF_LICENCES,
     Alert,
@@ -473,13 +474,10 @@ def usage_summary_message(
     renewal = plan.subscription.next_payment_date
     lines = ["*Allowances this billing period*"]
     for meter in Meter:
-        allowance = plan.allowance(meter)
-        if allowance is None:
+        line = allowance_line(plan, meter)
+        if line is None:
             continue
-        percent = percent_used(allowance.used, allowance.available)
-        lines.append(
-            f"*{meter.label}*  {usage_line(allowance.used, allowance.available, meter.unit, percent)}"
-        )
+        lines.append(line)
         forecast = forecasts.get(meter)
         lines.append(
             forecast_line(meter.label, forecast, renewal)

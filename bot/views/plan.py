@@ -40,15 +40,17 @@ def summary_blocks(plan: PlanSnapshot) -> list[Block]:
 
 def usage_text(plan: PlanSnapshot) -> str:
     lines = ["*Usage this billing period*"]
-    for meter in Meter:
-        allowance = plan.allowance(meter)
-        if allowance is None:
-            continue
-        percent = percent_used(allowance.used, allowance.available)
-        lines.append(
-            f"*{meter.label}*  {usage_line(allowance.used, allowance.available, meter.unit, percent)}"
-        )
+    lines += [line for meter in Meter if (line := allowance_line(plan, meter)) is not None]
     return "\n".join(lines)
+
+
+def allowance_line(plan: PlanSnapshot, meter: Meter) -> str | None:
+    """`*Voice call minutes*  ▰▰▰▱… 79% · 3,960 of 5,000 min`; None when the plan has no such allowance."""
+    allowance = plan.allowance(meter)
+    if allowance is None:
+        return None
+    percent = percent_used(allowance.used, allowance.available)
+    return f"*{meter.label}*  {usage_line(allowance.used, allowance.available, meter.unit, percent)}"
 
 
 def summary_text(plan: PlanSnapshot) -> str:
