@@ -5,7 +5,8 @@
   and 32, next to a bare bolt app doing the same Slack I/O; peak RSS idle and under load.
 - bench.rates: rate lookups per second and p99 per lookup on the sample and a 50,000-row table.
 - bench.ingest: usage readings ingested per second in batches of 100 and 1,000.
-- bench.alerts: quota-alert evaluation of 10,000 and 100,000 accounts; ingest-to-alert latency.
+- bench.alerts: quota-alert evaluation of 10,000 and 100,000 accounts.
+- bench.ingest_alert: a threshold-crossing usage POST to the alert at the fake Slack, via the real server.
 
 The report is printed and written to bench/results/latest.txt, with the machine it ran on.
 """
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-MODULES = ["bench.ack", "bench.rates", "bench.ingest", "bench.alerts"]
+MODULES = ["bench.ack", "bench.rates", "bench.ingest", "bench.alerts", "bench.ingest_alert"]
 RESULTS = Path(__file__).parent / "results" / "latest.txt"
 
 
