@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.audit import add_audit
 from store.clock import utcnow
+from store.company import COMPANY_UPDATE
 from store.db import Database
 from store.domain.account import (
     AccountDocument,
@@ -18,6 +20,7 @@ from store.domain.account import (
     FeatureUpdate,
     UpsertResult,
 )
+from store.domain.company import CompanyDetails, diff_company
 from store.domain.plan import (
     Account,
     Allowance,
@@ -31,6 +34,7 @@ from store.domain.plan import (
 from store.errors import NotFound
 from store.tables import AccountRow, AllowanceRow, CompanyInfoRow, FeatureRow, SubscriptionRow
 
+BILLING_PLATFORM = "billing platform"  # the audit log's actor for changes pushed through the ingest API
 FEATURE_ORDER = list(FeatureKey)
 
 
@@ -260,14 +264,30 @@ async def _replace_features(
 
 
 async def _upsert_company(session: AsyncSession, account_id: str, company: CompanyDoc, now: datetime) -> None:
+    """Replace the company information; a change is versioned (an open edit form then conflicts) and
+    audited like an edit from Slack, by the billing platform."""
     row = await session.get(CompanyInfoRow, account_id)
+    before = None if row is None else CompanyDetails.model_validate(row, from_attributes=True)
     if row is None:
         row = CompanyInfoRow(account_id=account_id, version=0)
         session.add(row)
     values = company.model_dump()
-    if any(getattr(row, field, None) != value for field, value in values.items()):
-        for field, value in values.items():
-            setattr(row, field, value)
-        row.version = (row.version or 0) + 1
-        row.updated_at = now
-        row.updated_by = None
+    changes = diff_company(before, CompanyDetails.model_validate(values))
+    if not changes:
+        return
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.version = (row.version or 0) + 1
+    row.updated_at = now
+    row.updated_by = None
+    if before is None:
+        return  # the company's first details, as registered: nothing changed yet
+    add_audit(
+        session,
+        account_id=account_id,
+        actor=BILLING_PLATFORM,
+        action=COMPANY_UPDATE,
+        before={change.field: change.before for change in changes},
+        after={change.field: change.after for change in changes},
+        now=now,
+    )

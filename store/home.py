@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.dialects import postgresql, sqlite
+
 from store.clock import utcnow
 from store.db import Database
 from store.tables import HomeStateRow
@@ -17,10 +19,16 @@ class HomeStateRepository:
             return row.tab if row else None
 
     async def remember_tab(self, team_id: str, user_id: str, tab: str) -> None:
+        """One upsert statement, so the write lock is held as briefly as possible (every tab click writes)."""
+        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        values = {"team_id": team_id, "user_id": user_id, "tab": tab, "updated_at": utcnow()}
+        statement = (
+            insert(HomeStateRow)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=[HomeStateRow.team_id, HomeStateRow.user_id],
+                set_={"tab": tab, "updated_at": values["updated_at"]},
+            )
+        )
         async with self._db.session() as session:
-            row = await session.get(HomeStateRow, (team_id, user_id))
-            if row is None:
-                row = HomeStateRow(team_id=team_id, user_id=user_id)
-                session.add(row)
-            row.tab = tab
-            row.updated_at = utcnow()
+            await session.execute(statement)

@@ -435,3 +435,15 @@ async def test_links_that_cannot_be_made(api: IngestApi) -> None:
     bad = await api.post_link(DEMO_ACCOUNT, {"team_id": "acme workspace"})
     assert bad.status == 422
     assert list(bad.fields) == ["team_id"]
+
+
+async def test_company_changes_through_the_api_are_audited(api: IngestApi, store: Store) -> None:
+    doc = (await api.get_account(DEMO_ACCOUNT)).body
+    doc["company"]["contact_person"] = "Ada Lovelace"
+    assert (await api.put_account(DEMO_ACCOUNT, doc)).status == 200
+    [entry] = await store.audit.recent(DEMO_ACCOUNT, action="company.update")
+    assert entry.actor == "billing platform"
+    assert entry.before == {"contact_person": "Mei Ling Chan"}
+    assert entry.after == {"contact_person": "Ada Lovelace"}
+    assert (await api.put_account(DEMO_ACCOUNT, doc)).status == 200
+    assert len(await store.audit.recent(DEMO_ACCOUNT, action="company.update")) == 1, "no change, no entry"
