@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -147,15 +148,17 @@ class Database:
             await asyncio.to_thread(_join_sqlite_workers)
 
 
-def _join_sqlite_workers(timeout: float = 5.0) -> None:
+def _join_sqlite_workers(budget: float = 1.0) -> None:
     """Let aiosqlite's worker threads finish while the event loop still runs.
 
     After a failed connect aiosqlite stops its worker without awaiting it; if the loop closes first,
-    the worker's last callback fails with a traceback on stderr.
+    the worker's last callback fails with a traceback on stderr. A connection still held by a task
+    that has not finished keeps its thread alive: wait `budget` seconds in all, not for it.
     """
+    deadline = time.monotonic() + budget
     for thread in threading.enumerate():
         if "_connection_worker_thread" in thread.name:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _first_line(error: BaseException) -> str:
