@@ -2,7 +2,8 @@
 
 Bolt's asyncio runner loses an ack when a listener raises within ~10 ms of acking (it resets the
 acknowledged response to None), so a listener's work must not raise into bolt. Listeners built
-with `ack_then` ack, do their work, and route any error to `report_error`.
+with `ack_then` ack, do their work (in one of the app's work slots, see `bot.work_slots`), and route
+any error to `report_error`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import UserFacingError
 from bot.views.common import Message
 from bot.views.notices import failure_message, notice_modal, unavailable_message
+from bot.work_slots import work_slot
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -97,10 +99,11 @@ def ack_then(work: Work, **ack_kwargs: Any) -> Listener:
 
     async def listener(args: AsyncArgs) -> None:
         await args.ack(**ack_kwargs)
-        try:
-            await work(args)
-        except Exception as error:  # every failure reaches the user and the log, via report_error
-            await report_error(error, args)
+        async with work_slot(args.context):
+            try:
+                await work(args)
+            except Exception as error:  # every failure reaches the user and the log, via report_error
+                await report_error(error, args)
 
     listener.__name__ = listener.__qualname__ = getattr(work, "__name__", "listener")
     return listener
@@ -122,10 +125,11 @@ def check_then(check: Check, work: Work | None = None) -> Listener:
             return
         await args.ack(**response)
         if work is not None and response.get("response_action") in (None, "clear"):
-            try:
-                await work(args)
-            except Exception as error:
-                await report_error(error, args)
+            async with work_slot(args.context):
+                try:
+                    await work(args)
+                except Exception as error:
+                    await report_error(error, args)
 
     listener.__name__ = listener.__qualname__ = getattr(check, "__name__", "listener")
     return listener

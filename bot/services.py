@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.slack_clients import SlackClients
+from bot.tenant import WorkspaceAdmins, workspace_admins_cache
+from bot.work_slots import WorkSlots
 from store import Store
 
 if TYPE_CHECKING:
@@ -20,6 +22,12 @@ class Services:
     store: Store
     alerts: AlertService | None = None
     """Quota alerts; call `alerts.on_usage(account_id)` after usage is stored. None in tests that do not need it."""
+    workspace_admins: WorkspaceAdmins = field(default_factory=workspace_admins_cache)
+
+    @cached_property
+    def work_slots(self) -> WorkSlots:
+        """How many listeners work at once after acking (`LISTENER_CONCURRENCY`)."""
+        return WorkSlots(self.settings.listener_concurrency)
 
     @cached_property
     def slack(self) -> SlackClients:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     dashboard_url: AnyHttpUrl = AnyHttpUrl("https://dashboard.maaiiconnect.com/")
     ingest_token: SecretStr | None = None
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    # How many listeners work at once after acking, per process (see bot/work_slots.py).
+    listener_concurrency: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("database_url")
     @classmethod

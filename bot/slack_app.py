@@ -33,6 +33,7 @@ from bot.slack_clients import (
     build_client,
 )
 from bot.tenant import CONTEXT_KEY, Tenant
+from bot.work_slots import CONTEXT_KEY as WORK_SLOTS
 from handlers import register_all
 from handlers.installation import welcome_installer
 
@@ -61,11 +62,12 @@ def create_app(services: Services) -> AsyncApp:
         )
 
     @app.middleware
-    async def attach_tenant(
+    async def attach_request_context(
         context: AsyncBoltContext, client: AsyncWebClient, next: Callable[[], Awaitable[None]]
     ) -> None:
+        context[WORK_SLOTS] = services.work_slots
         if context.team_id:
-            context[CONTEXT_KEY] = Tenant(services.store, context.team_id, client)
+            context[CONTEXT_KEY] = Tenant(services.store, context.team_id, client, services.workspace_admins)
         await next()
 
     app.error(handle_error)

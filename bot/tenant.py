@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import TTLCache
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -12,13 +13,24 @@ from store import Store
 
 CONTEXT_KEY = "tenant"
 
+# Whether a user is a workspace owner or admin, by (team id, user id): users.info is asked at most once a
+# minute per person, which keeps Home tab opens fast and well inside users.info's rate limit.
+WorkspaceAdmins = TTLCache[tuple[str, str], bool]
+
+
+def workspace_admins_cache(seconds: float = 60, max_entries: int = 10_000) -> WorkspaceAdmins:
+    return TTLCache(max_entries, seconds)
+
 
 class Tenant:
     """The requesting workspace's account. Nothing is read until a listener asks, after it has acked."""
 
-    def __init__(self, store: Store, team_id: str, client: AsyncWebClient) -> None:
+    def __init__(
+        self, store: Store, team_id: str, client: AsyncWebClient, workspace_admins: WorkspaceAdmins
+    ) -> None:
         self._store = store
         self._client = client
+        self._workspace_admins = workspace_admins
         self.team_id = team_id
         self._account_id: str | None = None
         self._admin: dict[str, bool] = {}
@@ -46,9 +58,14 @@ class Tenant:
 
     async def is_workspace_admin(self, user_id: str) -> bool:
         """A Slack owner or admin of this workspace (asked with users.info; needs no linked account)."""
-        response = await self._client.users_info(user=user_id)
-        user: dict[str, Any] = response.get("user") or {}
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        key = (self.team_id, user_id)
+        admin = self._workspace_admins.get(key)
+        if admin is None:
+            response = await self._client.users_info(user=user_id)
+            user: dict[str, Any] = response.get("user") or {}
+            admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+            self._workspace_admins[key] = admin
+        return admin
 
 
 def tenant_of(context: AsyncBoltContext) -> Tenant:

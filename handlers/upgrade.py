@@ -26,6 +26,7 @@ from bot.views.common import Message
 from bot.views.upgrade import (
     UpgradeForm,
     UpgradeModalMetadata,
+    addon_errors,
     already_message,
     cleaned,
     delivery_message,
@@ -38,13 +39,13 @@ from bot.views.upgrade import (
 )
 from handlers.router import CommandRequest, PlanCommands
 from store.domain.plan import PlanSnapshot
-from store.domain.upgrades import Delivery, Evidence, UpgradeDraft, UpgradeRequest, UpgradeStatus
+from store.domain.upgrades import Delivery, Evidence, UpgradeDraft, UpgradeKind, UpgradeRequest, UpgradeStatus
 from store.errors import NotFound
 
 log = logging.getLogger(__name__)
 
 WHAT_ADMINS_DO = "request upgrades and add-ons"
-_DRAFT = "upgrade_draft"  # where the submission's check leaves the validated request for the work
+_SUBMITTED = "upgrade_submitted"  # where the submission's check leaves the validated form for the work
 
 
 async def open_upgrade_modal(
@@ -127,26 +128,29 @@ def register(app: AsyncApp, services: Services, commands: PlanCommands) -> None:
         await tenant.require_admin(user_id, WHAT_ADMINS_DO)
         account_id = await _modal_account(tenant, view)
         form, errors = read_upgrade_form(view.get("state") or {})
-        plan = await store.accounts.snapshot(account_id)
-        errors = errors or upgrade_form_errors(form, plan)
+        errors = errors or upgrade_form_errors(form)
+        if not errors and form.kind == UpgradeKind.FEATURE:  # before the ack, read only when needed
+            errors = addon_errors(form, await store.accounts.snapshot(account_id))
         if errors:
             return {"response_action": "errors", "errors": _errors_on_shown_blocks(errors, view)}
-        form = cleaned(form)
+        args.context[_SUBMITTED] = cleaned(form)
+        return {}
+
+    async def send_request(args: AsyncArgs) -> None:
+        tenant = tenant_of(args.context)
+        account_id = await tenant.account_id()
+        form: UpgradeForm = args.context[_SUBMITTED]
         assert form.kind is not None  # checked by upgrade_form_errors
-        args.context[_DRAFT] = UpgradeDraft(
+        draft = UpgradeDraft(
             account_id=account_id,
             team_id=tenant.team_id,
-            requested_by=user_id,
+            requested_by=(args.body or {})["user"]["id"],
             kind=form.kind,
             quantity=form.quantity,
             feature=form.feature,
             note=form.note,
-            evidence=Evidence.of(plan),
+            evidence=Evidence.of(await store.accounts.snapshot(account_id)),
         )
-        return {}
-
-    async def send_request(args: AsyncArgs) -> None:
-        draft: UpgradeDraft = args.context[_DRAFT]
         request, created = await store.upgrades.create(draft)
         if not created:
             await _tell(args.client, draft.requested_by, duplicate_message(request))

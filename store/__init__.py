@@ -9,6 +9,7 @@ from store.accounts import AccountRepository
 from store.admins import AdminRepository
 from store.alerts import AlertRepository
 from store.audit import AuditRepository
+from store.cache import HotReads
 from store.company import CompanyRepository
 from store.db import Database
 from store.events import HandledEventRepository
@@ -24,17 +25,18 @@ from store.workspaces import WorkspaceRepository
 class Store:
     """The repositories over one database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, hot_reads: HotReads | None = None) -> None:
         self.db = db
+        self.hot_reads = hot_reads or HotReads()
         self.accounts = AccountRepository(db)
-        self.workspaces = WorkspaceRepository(db)
-        self.admins = AdminRepository(db)
+        self.workspaces = WorkspaceRepository(db, self.hot_reads)
+        self.admins = AdminRepository(db, self.hot_reads)
         self.usage = UsageRepository(db)
         self.audit = AuditRepository(db)
         self.company = CompanyRepository(db)
         self.home = HomeStateRepository(db)
         self.upgrades = UpgradeRepository(db)
-        self.link_codes = LinkCodeRepository(db)
+        self.link_codes = LinkCodeRepository(db, self.hot_reads)
         self.handled_events = HandledEventRepository(db)
         self.rates = RateRepository(db)
         self.idempotency = IdempotencyRepository(db)

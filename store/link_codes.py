@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from store.audit import add_audit
+from store.cache import HotReads
 from store.db import Database
 from store.domain.linking import LinkOutcome, Redemption
 from store.errors import NotFound
@@ -18,8 +19,9 @@ KEEP_FAILURES = timedelta(days=1)
 
 
 class LinkCodeRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, hot_reads: HotReads) -> None:
         self._db = db
+        self._hot = hot_reads
 
     async def add(
         self, account_id: str, code_hash: str, *, created_by: str, expires_at: datetime, now: datetime
@@ -41,6 +43,13 @@ class LinkCodeRepository:
 
     async def redeem(self, code_hash: str, *, team_id: str, user_id: str, now: datetime) -> Redemption:
         """Use the code: link the workspace to its account and make the user an administrator, at most once."""
+        redemption = await self._redeem(code_hash, team_id=team_id, user_id=user_id, now=now)
+        if redemption.account_id is not None and redemption.outcome is LinkOutcome.LINKED:
+            self._hot.forget_team(team_id)
+            self._hot.forget_admins(redemption.account_id)
+        return redemption
+
+    async def _redeem(self, code_hash: str, *, team_id: str, user_id: str, now: datetime) -> Redemption:
         async with self._db.session() as session:
             code = await session.get(LinkCodeRow, code_hash)
             if code is None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
+from store.cache import HotReads
 from store.clock import utcnow
 from store.db import Database
 from store.errors import NotFound
@@ -13,14 +14,20 @@ from store.tables import AccountRow, WorkspaceLinkRow
 
 
 class WorkspaceRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, hot_reads: HotReads) -> None:
         self._db = db
+        self._hot = hot_reads
 
     async def account_for_team(self, team_id: str) -> str | None:
-        async with self._db.session(read_only=True) as session:
-            return await session.scalar(
-                select(WorkspaceLinkRow.account_id).where(WorkspaceLinkRow.team_id == team_id)
-            )
+        account_id = self._hot.account_of_team.get(team_id)
+        if account_id is None:
+            async with self._db.session(read_only=True) as session:
+                account_id = await session.scalar(
+                    select(WorkspaceLinkRow.account_id).where(WorkspaceLinkRow.team_id == team_id)
+                )
+            if account_id is not None:
+                self._hot.account_of_team[team_id] = account_id
+        return account_id
 
     async def link(
         self, team_id: str, account_id: str, *, by: str | None = None, now: datetime | None = None
@@ -37,13 +44,15 @@ class WorkspaceRepository:
                 row.account_id = account_id
                 row.linked_at = now or utcnow()
                 row.linked_by = by
+        self._hot.forget_team(team_id)
 
     async def unlink(self, team_id: str) -> bool:
         async with self._db.session() as session:
             result = await session.execute(
                 delete(WorkspaceLinkRow).where(WorkspaceLinkRow.team_id == team_id)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        self._hot.forget_team(team_id)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def teams_of(self, account_id: str) -> list[str]:
         async with self._db.session(read_only=True) as session:

@@ -24,9 +24,11 @@ from bot.views.home import HomeTab, home_view
 from bot.views.upgrade import (
     UpgradeForm,
     UpgradeModalMetadata,
+    addon_errors,
     cleaned,
     delivery_message,
     high_figures,
+    locked_features,
     read_upgrade_form,
     sales_message,
     upgrade_form_errors,
@@ -204,15 +206,19 @@ def test_the_form_is_read_into_a_model_with_errors_by_field() -> None:
 
 def test_a_request_must_make_sense_for_the_plan() -> None:
     plan = demo_plan()
-    assert upgrade_form_errors(UpgradeForm(), plan) == {Block.UPGRADE_KIND: "Choose what you need."}
-    assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.STAFF_LICENCES), plan) == {
+    assert upgrade_form_errors(UpgradeForm()) == {Block.UPGRADE_KIND: "Choose what you need."}
+    assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.STAFF_LICENCES)) == {
         Block.UPGRADE_QUANTITY: "Enter how many licences you need."
     }
-    assert Block.UPGRADE_FEATURE in upgrade_form_errors(UpgradeForm(kind=UpgradeKind.FEATURE), plan)
-    assert (
-        upgrade_form_errors(UpgradeForm(kind=UpgradeKind.FEATURE, feature=FeatureKey.CAMPAIGNS), plan) == {}
-    )
-    assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.PLAN), plan) == {}
+    assert Block.UPGRADE_FEATURE in upgrade_form_errors(UpgradeForm(kind=UpgradeKind.FEATURE))
+    campaigns = UpgradeForm(kind=UpgradeKind.FEATURE, feature=FeatureKey.CAMPAIGNS)
+    assert upgrade_form_errors(campaigns) == addon_errors(campaigns, plan) == {}
+    unlocked = next(f.key for f in plan.features if f.key not in locked_features(plan))
+    assert addon_errors(campaigns.model_copy(update={"feature": unlocked}), plan) == {
+        Block.UPGRADE_FEATURE: f"{unlocked.info.name} is not a locked feature of your plan."
+    }
+    assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.PLAN)) == {}
+    assert addon_errors(UpgradeForm(kind=UpgradeKind.PLAN), plan) == {}
     # What does not apply to the kind is dropped, not sent to Sales.
     assert cleaned(
         UpgradeForm(kind=UpgradeKind.PLAN, quantity=5, feature=FeatureKey.CAMPAIGNS)

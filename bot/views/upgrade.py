@@ -125,19 +125,22 @@ def read_upgrade_form(state: dict[str, Any]) -> tuple[UpgradeForm, dict[str, str
     return UpgradeForm.model_validate(fields), errors
 
 
-def upgrade_form_errors(form: UpgradeForm, plan: PlanSnapshot) -> dict[str, str]:
-    """Whether the request makes sense for this account's plan; errors by the block to show them on."""
+def upgrade_form_errors(form: UpgradeForm) -> dict[str, str]:
+    """Whether the form is complete; errors by the block to show them on."""
     if form.kind is None:
         return {BlockId.UPGRADE_KIND: "Choose what you need."}
     if form.kind.takes_quantity and form.quantity is None:
         return {BlockId.UPGRADE_QUANTITY: f"Enter how many {form.kind.unit} you need."}
-    if form.kind == UpgradeKind.FEATURE:
-        if form.feature is None:
-            return {BlockId.UPGRADE_FEATURE: "Choose the feature you want unlocked."}
-        if form.feature not in locked_features(plan):
-            return {
-                BlockId.UPGRADE_FEATURE: f"{form.feature.info.name} is not a locked feature of your plan."
-            }
+    if form.kind == UpgradeKind.FEATURE and form.feature is None:
+        return {BlockId.UPGRADE_FEATURE: "Choose the feature you want unlocked."}
+    return {}
+
+
+def addon_errors(form: UpgradeForm, plan: PlanSnapshot) -> dict[str, str]:
+    """An add-on request must name a feature the plan has locked (only these requests need the plan)."""
+    if form.kind == UpgradeKind.FEATURE and form.feature not in locked_features(plan):
+        name = form.feature.info.name if form.feature else "That feature"
+        return {BlockId.UPGRADE_FEATURE: f"{name} is not a locked feature of your plan."}
     return {}
 
 
