@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
@@ -28,7 +29,7 @@ async def build_web_app(
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
     store = Store.from_url(settings.database_url)
-    services = Services(settings, store)
+    services = Services(settings, store, slack_session=aiohttp.ClientSession())
     # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
     alerts = services.alerts = AlertService(store, services.slack.client_for_team)
     bolt = create_app(services)
@@ -56,12 +57,14 @@ async def build_web_app(
         app.on_startup.append(connect)
         app.on_cleanup.append(disconnect)
 
-    async def close_store(_: web.Application) -> None:
+    async def close_services(_: web.Application) -> None:
         if services.alerts is not None:
             await services.alerts.close()
         await services.store.close()
+        if services.slack_session is not None:
+            await services.slack_session.close()
 
-    app.on_cleanup.append(close_store)
+    app.on_cleanup.append(close_services)
     return app
 
 

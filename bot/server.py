@@ -55,7 +55,7 @@ def create_web_app(
         if bolt.oauth_flow is not None:
             app.router.add_get(bolt.oauth_flow.install_path, slack_install)
             app.router.add_get(bolt.oauth_flow.redirect_uri_path, slack_oauth_redirect)
-    client = bolt.client if bolt is not None else build_client(services.settings)
+    client = bolt.client if bolt is not None else build_client(services.settings, services.slack_session)
     app.add_subapp(API_PREFIX, create_api_app(services, client, on_usage=on_usage))
     return app
 

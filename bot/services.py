@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import aiohttp
+
 from bot.settings import Settings
 from bot.slack_clients import SlackClients
 from bot.tenant import WorkspaceAdmins, workspace_admins_cache
@@ -23,6 +25,8 @@ class Services:
     alerts: AlertService | None = None
     """Quota alerts; call `alerts.on_usage(account_id)` after usage is stored. None in tests that do not need it."""
     workspace_admins: WorkspaceAdmins = field(default_factory=workspace_admins_cache)
+    slack_session: aiohttp.ClientSession | None = None
+    """Kept-alive connections for every Web API call (the server opens one); None: a connection per call."""
 
     @cached_property
     def work_slots(self) -> WorkSlots:
@@ -32,4 +36,4 @@ class Services:
     @cached_property
     def slack(self) -> SlackClients:
         """Web API clients per workspace (the notifier's `client_for_team`), and the installations."""
-        return SlackClients.for_settings(self.settings, self.store)
+        return SlackClients.for_settings(self.settings, self.store, self.slack_session)

@@ -53,7 +53,7 @@ def create_app(services: Services) -> AsyncApp:
     with _bolt_oauth_from_settings_only():
         app = AsyncApp(
             signing_secret=signing_secret,
-            client=build_client(settings),
+            client=build_client(settings, services.slack_session),
             logger=logging.getLogger("bolt"),
             before_authorize=HandledEvents(services.store),
             # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"

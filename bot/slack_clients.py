@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -60,11 +61,17 @@ OAUTH_STATE_SECONDS = 600
 TeamKey = tuple[str | None, str | None]  # (enterprise id, team id)
 
 
-def client_with_token(settings: Settings, token: str | None) -> AsyncWebClient:
-    """A Web API client that waits out 429s (honouring Retry-After) and retries 5xx and dropped connections."""
+def client_with_token(
+    settings: Settings, token: str | None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A Web API client that waits out 429s (honouring Retry-After) and retries 5xx and dropped connections.
+
+    With `session` its calls share that session's kept-alive connections (no TCP and TLS handshake per
+    call; a connection Slack has closed meanwhile is retried); without, each call opens its own."""
     return AsyncWebClient(
         token=token,
         base_url=settings.api_url,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
@@ -73,10 +80,11 @@ def client_with_token(settings: Settings, token: str | None) -> AsyncWebClient:
     )
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
-    """The app's own client: `SLACK_BOT_TOKEN` in single-workspace mode, no token in OAuth mode."""
+def build_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The app's own client: `SLACK_BOT_TOKEN` in single-workspace mode, no token in OAuth mode. Bolt
+    gives each request a client with the request's token and this client's session."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return client_with_token(settings, None if settings.oauth_enabled else token)
+    return client_with_token(settings, None if settings.oauth_enabled else token, session)
 
 
 class Installations:
@@ -203,15 +211,23 @@ class OAuthStates(AsyncSQLAlchemyOAuthStateStore):
 class SlackClients:
     """Web API clients for work that does not start from a Slack request, such as the notifier."""
 
-    def __init__(self, settings: Settings, installations: Installations | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        installations: Installations | None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
         self._settings = settings
         self.installations = installations
+        self._session = session
         self._single_team: str | None = None
 
     @classmethod
-    def for_settings(cls, settings: Settings, store: Store) -> SlackClients:
+    def for_settings(
+        cls, settings: Settings, store: Store, session: aiohttp.ClientSession | None = None
+    ) -> SlackClients:
         if not settings.oauth_enabled:
-            return cls(settings, None)
+            return cls(settings, None, session)
         assert settings.slack_client_id is not None
         assert settings.slack_client_secret is not None
         installation_store = AsyncSQLAlchemyInstallationStore(
@@ -220,9 +236,9 @@ class SlackClients:
         rotator = AsyncTokenRotator(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret.get_secret_value(),
-            client=client_with_token(settings, None),
+            client=client_with_token(settings, None, session),
         )
-        return cls(settings, Installations(installation_store, rotator))
+        return cls(settings, Installations(installation_store, rotator), session)
 
     def oauth_states(self, store: Store) -> OAuthStates:
         return OAuthStates(expiration_seconds=OAUTH_STATE_SECONDS, engine=store.db.engine, logger=log)
@@ -235,11 +251,14 @@ class SlackClients:
         installation = await self.installations.with_fresh_token(team_id)
         if installation is None or installation.bot_token is None:
             return None
-        return client_with_token(self._settings, installation.bot_token)
+        return self.client(installation.bot_token)
+
+    def client(self, token: str | None) -> AsyncWebClient:
+        return client_with_token(self._settings, token, self._session)
 
     async def _single_workspace_client(self, team_id: str) -> AsyncWebClient | None:
         """`SLACK_BOT_TOKEN` belongs to one workspace: asked once which, with auth.test."""
-        client = build_client(self._settings)
+        client = build_client(self._settings, self._session)
         if client.token is None:
             return None
         if self._single_team is None:

@@ -8,6 +8,8 @@ import signal
 from collections.abc import Iterator
 from itertools import groupby
 
+import aiohttp
+
 from bot.alerts.service import AlertService, DeliveryReport
 from bot.settings import Settings
 from bot.views.alerts import alert_text
@@ -22,7 +24,8 @@ async def run_worker(settings: Settings, *, evaluate_every: float, deliver_every
     `deliver_every` seconds, until SIGTERM or SIGINT; an alert cut off mid-post is taken over by
     the next worker once its lease runs out."""
     store = Store.from_url(settings.database_url)
-    alerts = AlertService.from_settings(store, settings)
+    session = aiohttp.ClientSession()
+    alerts = AlertService.from_settings(store, settings, session)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -33,6 +36,7 @@ async def run_worker(settings: Settings, *, evaluate_every: float, deliver_every
     finally:
         await alerts.close()
         await store.close()
+        await session.close()
     log.info("worker stopped")
 
 

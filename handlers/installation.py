@@ -17,7 +17,6 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.listeners import ack_then
 from bot.services import Services
-from bot.slack_clients import client_with_token
 from bot.views.linking import welcome_message
 from store.errors import StoreUnavailable
 
@@ -51,7 +50,7 @@ async def welcome_installer(services: Services, installation: Installation) -> N
         return
     try:
         linked = await services.store.workspaces.account_for_team(installation.team_id) is not None
-        client = client_with_token(services.settings, installation.bot_token)
+        client = services.slack.client(installation.bot_token)
         await client.chat_postMessage(
             channel=installation.user_id, **welcome_message(linked=linked).as_kwargs()
         )

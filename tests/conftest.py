@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -152,8 +153,10 @@ def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: Fake
 
 
 @pytest.fixture
-async def services(settings: Settings, store: Store) -> Services:
-    return Services(settings, store)
+async def services(settings: Settings, store: Store) -> AsyncIterator[Services]:
+    """As the server has them: Web API calls share one session's kept-alive connections."""
+    async with aiohttp.ClientSession() as session:
+        yield Services(settings, store, slack_session=session)
 
 
 @pytest.fixture

@@ -63,3 +63,13 @@ async def test_tab_clicks_publish_that_tab_and_it_is_remembered(
 async def test_an_unlinked_workspace_home_explains_linking(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     await slack.event(home_opened(), team="T0NOTLINKED")
     assert "isn't linked" in all_text((await fake_slack.wait_for("views.publish")).params)
+
+
+async def test_web_api_calls_reuse_kept_alive_connections(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    """One Home open after another: both views.publish calls travel over one connection (no handshake each)."""
+    for opened in (1, 2):
+        assert (await slack.event(home_opened())).status == 200
+        await fake_slack.wait_for("views.publish", count=opened)
+    first, second = fake_slack.calls_to("views.publish")
+    assert first.peer is not None
+    assert first.peer == second.peer

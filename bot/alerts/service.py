@@ -121,11 +121,14 @@ class AlertService:
         self._background: set[asyncio.Task[Any]] = set()
 
     @classmethod
-    def from_settings(cls, store: Store, settings: Settings, **kwargs: Any) -> AlertService:
-        """Posting with each workspace's own token (refreshed when it rotates), or the single bot token."""
+    def from_settings(
+        cls, store: Store, settings: Settings, session: aiohttp.ClientSession | None = None, **kwargs: Any
+    ) -> AlertService:
+        """Posting with each workspace's own token (refreshed when it rotates), or the single bot token;
+        over `session`'s kept-alive connections when given."""
         from bot.slack_clients import SlackClients
 
-        return cls(store, SlackClients.for_settings(settings, store).client_for_team, **kwargs)
+        return cls(store, SlackClients.for_settings(settings, store, session).client_for_team, **kwargs)
 
     # ------------------------------------------------------------------------------ evaluation
 

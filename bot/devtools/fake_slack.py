@@ -90,7 +90,8 @@ class RecordedCall:
 
     ``method`` is the Web API method, ``"response_url"`` or ``"file_upload"``; ``params`` merges the
     query string and the JSON/form body (JSON-string ``blocks``/``view``/``attachments`` decoded,
-    ``token`` removed); ``status``/``response`` are what the fake answered.
+    ``token`` removed); ``status``/``response`` are what the fake answered; ``peer`` is the caller's
+    (host, port): calls over one kept-alive connection share it.
     """
 
     method: str
@@ -100,6 +101,7 @@ class RecordedCall:
     at: float
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    peer: tuple[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -645,7 +647,17 @@ class FakeSlack:
         status: int,
         body: dict[str, Any],
     ) -> None:
-        call = RecordedCall(method, params, token, str(request.url), time.time(), status, body)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        call = RecordedCall(
+            method,
+            params,
+            token,
+            str(request.url),
+            time.time(),
+            status,
+            body,
+            tuple(peer[:2]) if peer else None,
+        )
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
