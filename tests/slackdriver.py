@@ -9,12 +9,21 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.devtools.signing import event_body, interactive_body, signed_headers, slash_command_body
+from bot.devtools.signing import (
+    block_actions_payload,
+    event_body,
+    interactive_body,
+    signed_headers,
+    slash_command_body,
+)
+from bot.ids import Action
+from bot.views.home import HomeTab
 
 SIGNING_SECRET = "test-signing-secret"
 TEAM = "T0DEMO"
 ADMIN = "U0DEMOADMIN"
 STAFF = "U0STAFF"
+HOME_VIEW = {"type": "home", "id": "V0HOME"}
 
 
 @dataclass
@@ -61,6 +70,19 @@ class SlackDriver:
 
     async def interact(self, payload: dict[str, Any]) -> ClientResponse:
         return await self.post(interactive_body(payload))
+
+    async def click_on_home(
+        self, action_id: str, value: str | None = None, *, user: str = ADMIN, **action: Any
+    ) -> ClientResponse:
+        """A click on the App Home, which carries no response_url (`action`: a select's option, say)."""
+        payload = block_actions_payload(
+            team_id=TEAM, user_id=user, action_id=action_id, value=value, view=HOME_VIEW, **action
+        )
+        return await self.interact(payload)
+
+    async def click_tab(self, tab: HomeTab, *, user: str = ADMIN) -> ClientResponse:
+        """A click on one of the App Home's tab buttons."""
+        return await self.click_on_home(f"{Action.HOME_TAB}.{tab.value}", tab.value, user=user)
 
     async def event(self, event: dict[str, Any], *, team: str = TEAM) -> ClientResponse:
         return await self.post(event_body(event, team_id=team), content_type="application/json")

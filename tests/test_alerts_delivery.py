@@ -19,7 +19,7 @@ from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.settings import Settings
 from store import Store
-from store.domain.alerts import AlertKind, AlertRules, AlertStatus
+from store.domain.alerts import Alert, AlertKind, AlertRules, AlertStatus
 from tests.alerting import (
     ACCOUNT,
     ADMIN,
@@ -68,6 +68,15 @@ async def alerts(
 
 async def voice_alerts(store: Store) -> list[tuple[int, AlertStatus]]:
     return [(a.threshold, a.status) for a in await store.alerts.all_of(ACCOUNT) if a.meter == VOICE]
+
+
+async def first_warning_posted(store: Store, alerts: AlertService, clock: FakeClock) -> Alert:
+    """Voice minutes cross 80% and that warning is posted; the posted alert."""
+    await read(store, clock, VOICE, 4100)
+    await alerts.evaluate()
+    await alerts.drain()
+    (first,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    return first
 
 
 async def test_a_crossing_reaches_slack_within_seconds_of_the_ingest(
@@ -317,10 +326,7 @@ async def test_a_jump_past_several_thresholds_posts_the_highest_only(
 async def test_snoozed_meter_holds_warnings_and_delivers_the_highest_when_the_snooze_ends(
     store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
 ) -> None:
-    await read(store, clock, VOICE, 4100)
-    await alerts.evaluate()
-    await alerts.drain()
-    (first,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    first = await first_warning_posted(store, alerts, clock)
     await store.alerts.snooze(ACCOUNT, first.id, by=ADMIN, until=clock.now + timedelta(days=1), now=clock.now)
 
     clock.advance(hours=2)
@@ -338,10 +344,7 @@ async def test_snoozed_meter_holds_warnings_and_delivers_the_highest_when_the_sn
 async def test_running_out_breaks_through_a_snooze(
     store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
 ) -> None:
-    await read(store, clock, VOICE, 4100)
-    await alerts.evaluate()
-    await alerts.drain()
-    (first,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    first = await first_warning_posted(store, alerts, clock)
     await store.alerts.snooze(
         ACCOUNT, first.id, by=ADMIN, until=clock.now + timedelta(days=30), now=clock.now
     )
@@ -364,10 +367,7 @@ async def test_running_out_breaks_through_a_snooze(
 async def test_a_snooze_until_renewal_lets_held_warnings_expire_with_the_period(
     store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
 ) -> None:
-    await read(store, clock, VOICE, 4100)
-    await alerts.evaluate()
-    await alerts.drain()
-    (first,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    first = await first_warning_posted(store, alerts, clock)
     renewal = first.period_end
     await store.alerts.snooze(ACCOUNT, first.id, by=ADMIN, until=period_end_at(renewal), now=clock.now)
     await read(store, clock, VOICE, 4600)

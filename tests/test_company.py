@@ -13,6 +13,7 @@ from bot.devtools.fake_slack import FakeSlack, RecordedCall, validate_view
 from bot.devtools.signing import block_actions_payload, block_suggestion_payload, view_submission_payload
 from bot.ids import Action, Block, Callback
 from bot.views.company import FIELD_BLOCKS
+from bot.views.home import HomeTab
 from store import Store
 from store.domain.company import (
     COMPANY_FIELDS,
@@ -151,14 +152,7 @@ DEMO_DETAILS = [
 async def test_the_home_tab_shows_the_details_and_administrators_get_edit(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    click = block_actions_payload(
-        team_id=TEAM,
-        user_id=ADMIN,
-        action_id=f"{Action.HOME_TAB}.company",
-        value="company",
-        view={"type": "home", "id": "V0HOME"},
-    )
-    await slack.interact(click)
+    await slack.click_tab(HomeTab.COMPANY)
     view = (await fake_slack.wait_for("views.publish")).params["view"]
     text = all_text({"view": view["blocks"]})
     for detail in DEMO_DETAILS:
@@ -549,13 +543,7 @@ async def test_staff_cannot_see_the_history(slack: SlackDriver) -> None:
 
 
 async def test_the_history_button_opens_the_history(slack: SlackDriver, fake_slack: FakeSlack) -> None:
-    click = block_actions_payload(
-        team_id=TEAM,
-        user_id=ADMIN,
-        action_id=Action.COMPANY_HISTORY,
-        view={"type": "home", "id": "V0HOME"},
-    )
-    await slack.interact(click)
+    await slack.click_on_home(Action.COMPANY_HISTORY)
     opened = await fake_slack.wait_for("views.open")
     assert "No changes have been made from Slack yet" in all_text(opened.params)
 

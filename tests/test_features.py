@@ -118,14 +118,7 @@ async def test_tab_clicks_publish_the_other_tabs_without_the_features(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     for count, tab in enumerate([HomeTab.COMPANY, HomeTab.RATES, HomeTab.PLAN], start=1):
-        click = block_actions_payload(
-            team_id=TEAM,
-            user_id=ADMIN,
-            action_id=f"{Action.HOME_TAB}.{tab.value}",
-            value=tab.value,
-            view={"type": "home", "id": "V0HOME"},
-        )
-        await slack.interact(click)
+        await slack.click_tab(tab)
         view = (await fake_slack.wait_for("views.publish", count=count)).params["view"]
         has_features = any(b.get("block_id", "").startswith(f"{Block.FEATURE}.") for b in view["blocks"])
         assert has_features == (tab == HomeTab.PLAN), tab

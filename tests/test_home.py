@@ -5,26 +5,14 @@ from __future__ import annotations
 import pytest
 
 from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.signing import block_actions_payload
-from bot.ids import Action
 from bot.views.home import HomeTab
-from tests.slackdriver import ADMIN, TEAM, SlackDriver, all_text
+from tests.slackdriver import ADMIN, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 
 def home_opened(user: str = ADMIN, tab: str = "home") -> dict[str, object]:
     return {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab, "event_ts": "1.2"}
-
-
-def tab_click(tab: HomeTab, user: str = ADMIN) -> dict[str, object]:
-    return block_actions_payload(
-        team_id=TEAM,
-        user_id=user,
-        action_id=f"{Action.HOME_TAB}.{tab.value}",
-        value=tab.value,
-        view={"type": "home", "id": "V0HOME"},
-    )
 
 
 async def test_opening_the_home_tab_publishes_plan_monitoring(
@@ -50,7 +38,7 @@ async def test_the_messages_tab_publishes_nothing(slack: SlackDriver, fake_slack
 async def test_tab_clicks_publish_that_tab_and_it_is_remembered(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    assert (await slack.interact(tab_click(HomeTab.COMPANY))).status == 200
+    assert (await slack.click_tab(HomeTab.COMPANY)).status == 200
     clicked = await fake_slack.wait_for("views.publish")
     buttons = clicked.params["view"]["blocks"][1]["elements"]
     assert [b.get("style") for b in buttons] == [None, "primary", None]

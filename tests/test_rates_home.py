@@ -205,14 +205,7 @@ async def test_each_user_has_their_own_place_and_it_is_remembered(
 async def test_export_uploads_the_table_to_the_users_dm(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     view = await Home(slack, fake_slack, user=STAFF).open_rates()
     [export] = [b for b in buttons(view) if b["action_id"] == Action.RATES_EXPORT]
-    payload = block_actions_payload(
-        team_id=TEAM,
-        user_id=STAFF,
-        action_id=Action.RATES_EXPORT,
-        value=export["value"],
-        view={"type": "home", "id": "V0HOME"},
-    )
-    assert (await slack.interact(payload)).status == 200
+    assert (await slack.click_on_home(Action.RATES_EXPORT, export["value"], user=STAFF)).status == 200
     completed = await fake_slack.wait_for("files.completeUploadExternal")
     assert completed.ok
     assert completed.params["channel_id"] == f"D{STAFF}"
@@ -239,14 +232,7 @@ async def test_without_a_rate_table_the_tab_and_command_explain(
 async def test_a_stale_page_button_is_explained_where_the_user_looks(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    payload = block_actions_payload(
-        team_id=TEAM,
-        user_id=STAFF,
-        action_id=f"{Action.RATES_PAGE}.next",
-        value="3",
-        view={"type": "home", "id": "V0HOME"},
-    )
-    assert (await slack.interact(payload)).status == 200
+    assert (await slack.click_on_home(f"{Action.RATES_PAGE}.next", "3", user=STAFF)).status == 200
     told = await fake_slack.wait_for("views.open")  # a notice over the Home tab
     assert "out of date" in all_text(told.params)
 
