@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.audit import add_audit
 from store.clock import utcnow
-from store.company import COMPANY_UPDATE
+from store.company import audit_company_changes
 from store.db import Database
 from store.domain.account import (
     AccountDocument,
@@ -282,12 +281,4 @@ async def _upsert_company(session: AsyncSession, account_id: str, company: Compa
     row.updated_by = None
     if before is None:
         return  # the company's first details, as registered: nothing changed yet
-    add_audit(
-        session,
-        account_id=account_id,
-        actor=BILLING_PLATFORM,
-        action=COMPANY_UPDATE,
-        before={change.field: change.before for change in changes},
-        after={change.field: change.after for change in changes},
-        now=now,
-    )
+    audit_company_changes(session, account_id, BILLING_PLATFORM, changes, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,6 +27,21 @@ from store.tables import CompanyInfoRow
 
 #: The audit log's action for a Company Information save.
 COMPANY_UPDATE: Final = "company.update"
+
+
+def audit_company_changes(
+    session: AsyncSession, account_id: str, actor: str, changes: Sequence[CompanyChange], now: datetime
+) -> None:
+    """One audit entry for a save: each changed field before and after, in the save's transaction."""
+    add_audit(
+        session,
+        account_id=account_id,
+        actor=actor,
+        action=COMPANY_UPDATE,
+        before={change.field: change.before for change in changes},
+        after={change.field: change.after for change in changes},
+        now=now,
+    )
 
 
 class CompanyConflict(Conflict):
@@ -78,15 +94,7 @@ class CompanyRepository:
                 # Lost the race just now: re-read what the winner committed, for the user to compare.
                 winner = await session.get(CompanyInfoRow, account_id, populate_existing=True)
                 raise CompanyConflict(account_id, expected_version, _info(winner))
-            add_audit(
-                session,
-                account_id=account_id,
-                actor=actor,
-                action=COMPANY_UPDATE,
-                before={change.field: change.before for change in changes},
-                after={change.field: change.after for change in changes},
-                now=now,
-            )
+            audit_company_changes(session, account_id, actor, changes, now)
             saved = CompanyInfo.model_validate(values)
             return CompanySave(info=saved, changes=changes)
 
