@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 import aiohttp
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # How often the Socket Mode client pings Slack, and so how soon a dead connection is noticed and replaced.
 SOCKET_PING_SECONDS = 10.0
+# Collect the youngest generation after this many allocations (Python's default is 700).
+GC_THRESHOLDS = (20_000, 20, 20)
 
 
 async def build_web_app(
@@ -68,5 +71,20 @@ async def build_web_app(
     return app
 
 
+async def _collect_less(_: web.Application) -> None:
+    """Everything loaded at start-up lives as long as the process: move it out of the garbage collector's
+    sight, and collect the youngest objects less often. A full collection over all of it stalls the
+    event loop, and acks with it, for tens of milliseconds: measured with bench/, this took the p99 ack
+    at 32 concurrent from about 120 ms to about 50."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(settings: Settings) -> None:
-    web.run_app(build_web_app(settings), port=settings.port, access_log=None, print=log.info)
+    async def app() -> web.Application:
+        built = await build_web_app(settings)
+        built.on_startup.append(_collect_less)  # the process's own setting: not for apps built in tests
+        return built
+
+    web.run_app(app(), port=settings.port, access_log=None, print=log.info)
