@@ -10,14 +10,16 @@ matching is its main consumer; `csvio` and `sample` import it from here.
 
 from __future__ import annotations
 
-import heapq
 import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Final, Literal
 
+import numpy as np
+import numpy.typing as npt
 import phonenumbers
 import pycountry
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
@@ -379,6 +381,7 @@ class _FuzzyTier:
         return {position: self.keys[position] for position in rarest}
 
 
+_AFTER_EVERY_CHARACTER: Final = chr(0x10FFFF)  # key + this sorts after every key that starts with key
 _FUZZY_POOL: Final = 40
 _FUZZY_FLOOR: Final = 62.0  # below this a "closest name" is noise, not help
 _ACCEPT: Final = 85.0  # a single candidate this good is a typo of it
@@ -408,6 +411,7 @@ class RateIndex:
         "_exact",
         "_iso_rank",
         "_prefix_keys",
+        "_prefix_offsets",
         "_prefix_ranks",
         "_sorted",
         "_tiers",
@@ -434,7 +438,8 @@ class RateIndex:
         self._index_names(norms, ranks)
         self._tiers: tuple[_FuzzyTier, _FuzzyTier] = self._fuzzy_tiers(set(norms))
         self._prefix_keys: list[str] = []
-        self._prefix_ranks: list[tuple[int, ...]] = []
+        self._prefix_offsets: npt.NDArray[np.int64] = np.zeros(1, dtype=np.int64)
+        self._prefix_ranks: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self._index_prefixes(norms, ranks)
 
     @classmethod
@@ -525,8 +530,14 @@ class RateIndex:
             add(row.dial_code, rank)
         for alpha3, row in self._alpha3.items():
             add(alpha3, self._iso_rank[row.iso_code])
+        # The ranks of key i are _prefix_ranks[_prefix_offsets[i]:_prefix_offsets[i + 1]]: the keys that
+        # start with a prefix are one run of the sorted keys, and so their ranks are one slice.
         self._prefix_keys = sorted(keyed)
-        self._prefix_ranks = [tuple(keyed[key]) for key in self._prefix_keys]
+        counts = [len(keyed[key]) for key in self._prefix_keys]
+        self._prefix_offsets = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
+        self._prefix_ranks = np.fromiter(
+            chain.from_iterable(keyed[key] for key in self._prefix_keys), dtype=np.int32, count=sum(counts)
+        )
 
     # -- public reads --------------------------------------------------------------------------------------
 
@@ -566,13 +577,13 @@ class RateIndex:
         if not key:  # nothing typed: the start of the table; only symbols or emoji typed: nothing fits
             return [] if prefix.strip() else list(self._sorted[:limit])
         start = bisect_left(self._prefix_keys, key)
-        ranks: set[int] = set()
-        for position in range(start, len(self._prefix_keys)):
-            if not self._prefix_keys[position].startswith(key):
-                break
-            ranks.update(self._prefix_ranks[position])
-        if ranks:
-            return [self._sorted[rank] for rank in heapq.nsmallest(limit, ranks)]
+        end = bisect_left(self._prefix_keys, key + _AFTER_EVERY_CHARACTER, lo=start)
+        if end > start:
+            # Mark every row a matching key names; the first `limit` marked are the alphabetical first. One
+            # pass however many keys match ("z" in a 50,000-row table: thousands).
+            named = np.zeros(len(self._sorted), dtype=bool)
+            named[self._prefix_ranks[self._prefix_offsets[start] : self._prefix_offsets[end]]] = True
+            return [self._sorted[rank] for rank in np.flatnonzero(named)[:limit].tolist()]
         ranked = self._fuzzy_ranked(key) or self._fuzzy_ranked(key, deep=True)
         return [self._sorted[rank] for rank, _ in ranked[: min(limit, 10)]]
 
