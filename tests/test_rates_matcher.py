@@ -379,6 +379,16 @@ def test_complete_limit_empty_prefix_and_typo(index: RateIndex) -> None:
     assert index.complete("--") == []
 
 
+@pytest.mark.parametrize("prefix", ["z", "s", "un", "4", "a"])
+def test_complete_on_a_large_table_gives_the_alphabetical_first_matches(prefix: str) -> None:
+    index = RateIndex.build(synthetic_rows(3_000))
+    position = {row: number for number, row in enumerate(index.rows)}
+    everything = index.complete(prefix, limit=len(index))
+    assert len(everything) > 25
+    assert [position[row] for row in everything] == sorted(position[row] for row in everything)
+    assert index.complete(prefix, limit=25) == everything[:25]
+
+
 def test_pages_are_alphabetical_and_clamped(index: RateIndex) -> None:
     first = index.page(1, 20)
     assert len(first.rows) == 20
