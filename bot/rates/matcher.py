@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Final, Literal
@@ -584,7 +584,7 @@ class RateIndex:
             named = np.zeros(len(self._sorted), dtype=bool)
             named[self._prefix_ranks[self._prefix_offsets[start] : self._prefix_offsets[end]]] = True
             return [self._sorted[rank] for rank in np.flatnonzero(named)[:limit].tolist()]
-        ranked = self._fuzzy_ranked(key) or self._fuzzy_ranked(key, deep=True)
+        ranked = next((found for found in self._fuzzy_rankings(key) if found), [])
         return [self._sorted[rank] for rank, _ in ranked[: min(limit, 10)]]
 
     def lookup(self, query: str, default_region: str | None = None) -> LookupResult:
@@ -624,32 +624,35 @@ class RateIndex:
             return Ambiguous(text, tuple(self._sorted[rank] for rank in ranks[:_MAX_SUGGESTIONS]))
         return self._lookup_fuzzy(text, norm)
 
-    def _fuzzy_ranked(self, norm: str, deep: bool = False) -> list[tuple[int, float]]:
-        """(rank, best score) per row, best first. On equal scores a destination's own name beats an alias
-        (so "united" lists United States before "United Mexican States"), then alphabetical order wins.
-        `deep` also searches tier 1 (rows beyond one per ISO code)."""
+    def _fuzzy_rankings(self, norm: str) -> Iterator[list[tuple[int, float]]]:
+        """(rank, best score) per row, best first: for region names (tier 0), then, when the caller asks for
+        more, for every row (tier 1 too; tier 0's pass is not repeated). On equal scores a destination's own
+        name beats an alias (so "united" lists United States before "United Mexican States"), then
+        alphabetical order wins."""
         if len(norm) < 3:
-            return []
+            yield []
+            yield []
+            return
         best: dict[int, tuple[float, bool]] = {}
-        for number, tier in enumerate(self._tiers if deep else self._tiers[:1]):
+        for number, tier in enumerate(self._tiers):
             choices = tier.choices(norm, by_word=number == 1)
-            if not choices:
-                continue
-            hits = process.extract(
-                norm, choices, scorer=fuzz.WRatio, limit=_FUZZY_POOL, score_cutoff=_FUZZY_FLOOR
-            )
-            for _, score, position in hits:
-                candidate = (score, tier.primary[position])
-                for rank in tier.ranks[position]:
-                    best[rank] = max(candidate, best.get(rank, candidate))
-        ordered = sorted(best.items(), key=lambda item: (-item[1][0], not item[1][1], item[0]))
-        return [(rank, score) for rank, (score, _) in ordered]
+            if choices:
+                hits = process.extract(
+                    norm, choices, scorer=fuzz.WRatio, limit=_FUZZY_POOL, score_cutoff=_FUZZY_FLOOR
+                )
+                for _, score, position in hits:
+                    candidate = (score, tier.primary[position])
+                    for rank in tier.ranks[position]:
+                        best[rank] = max(candidate, best.get(rank, candidate))
+            ordered = sorted(best.items(), key=lambda item: (-item[1][0], not item[1][1], item[0]))
+            yield [(rank, score) for rank, (score, _) in ordered]
 
     def _lookup_fuzzy(self, text: str, norm: str) -> LookupResult:
         """Region names first; further rows (tier 1) only when no region name fits."""
-        result = self._decide(text, self._fuzzy_ranked(norm))
+        rankings = self._fuzzy_rankings(norm)
+        result = self._decide(text, next(rankings))
         if isinstance(result, NoMatch) and self._tiers[1].keys:
-            result = self._decide(text, self._fuzzy_ranked(norm, deep=True))
+            result = self._decide(text, next(rankings))
         return result
 
     def _decide(self, text: str, ranked: list[tuple[int, float]]) -> LookupResult:
