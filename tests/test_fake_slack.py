@@ -621,3 +621,14 @@ async def test_bolt_accepts_block_actions_view_submission_and_events(bolt_app: A
     assert await _dispatch(bolt_app, event, content_type=JSON_CONTENT_TYPE) == 200
 
     assert seen == {"action": ("pro", "V1", "U1"), "view": ("12", "account=42"), "event": "U2"}
+
+
+async def test_block_kit_checks_can_be_turned_off_for_benchmarks() -> None:
+    bad = [{"type": "actions", "elements": [{"type": "buton", "action_id": "a"}]}]
+    async with FakeSlack(check_block_kit=False) as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        assert (await client.chat_postMessage(channel="C1", text="t", blocks=bad))["ok"]
+        assert fake.validation_errors == []
+        # Arguments are still checked.
+        with pytest.raises(SlackApiError, match="invalid_arguments"):
+            await client.api_call("chat.postMessage", json={"text": "t"})
