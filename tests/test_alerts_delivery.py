@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -82,11 +81,9 @@ async def first_warning_posted(store: Store, alerts: AlertService, clock: FakeCl
 async def test_a_crossing_reaches_slack_within_seconds_of_the_ingest(
     store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
 ) -> None:
-    started = time.perf_counter()
     await read(store, clock, VOICE, 4100)
     await alerts.on_usage(ACCOUNT)
     call = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.ok, timeout=5)
-    assert time.perf_counter() - started < 5
     text = all_text(call.params)
     assert call.params["channel"] == ALERTS_CHANNEL
     assert "Voice call minutes: 80% of this period's allowance used" in text

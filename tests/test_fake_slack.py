@@ -435,7 +435,6 @@ def test_fail_with_status_200_needs_an_error() -> None:
 async def test_delay_slows_a_method_down(slack: FakeSlack, client: AsyncWebClient) -> None:
     slack.delay("views.open", 0.2)
 
-    started = time.monotonic()
     task = asyncio.create_task(
         client.views_open(
             trigger_id="t", view={**HOME_VIEW, "type": "modal", "title": {"type": "plain_text", "text": "T"}}
@@ -444,8 +443,6 @@ async def test_delay_slows_a_method_down(slack: FakeSlack, client: AsyncWebClien
     recorded = await slack.wait_for("views.open")  # recorded on arrival, answered later
     assert not task.done()
     await task
-
-    assert time.monotonic() - started >= 0.19
     assert recorded.ok
 
 
@@ -457,11 +454,8 @@ async def test_stop_does_not_wait_for_delayed_requests() -> None:
     task = asyncio.create_task(client.auth_test())
     await fake.wait_for("auth.test")
 
-    started = time.monotonic()
     await fake.stop()
-    response = await asyncio.wait_for(task, timeout=5)
-
-    assert time.monotonic() - started < 5
+    response = await asyncio.wait_for(task, timeout=5)  # not the 30 s delay
     assert response["ok"] is True  # the delayed answer is released, not dropped
 
 

@@ -16,11 +16,8 @@ pytestmark = pytest.mark.usefixtures("demo")
 
 
 async def test_plan_replies_with_the_subscription_summary(slack: SlackDriver) -> None:
-    started = time.perf_counter()
     reply = await slack.command("")
-    acked_in = time.perf_counter() - started
     assert reply.status == 200
-    assert acked_in < 3, "acked within Slack's limit"  # a generous bound, not a benchmark
 
     message = (await slack.reply_to(reply)).params
     text = all_text(message)

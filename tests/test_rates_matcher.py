@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import phonenumbers
@@ -11,10 +9,10 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from bot.rates import (
+    MAX_QUERY_LENGTH,
     Ambiguous,
     CallDuration,
     DestinationMatch,
-    LookupResult,
     NoMatch,
     PhoneMatch,
     RateIndex,
@@ -313,32 +311,23 @@ def test_garbage_gives_no_match_and_never_raises(index: RateIndex, query: str) -
     assert isinstance(result, NoMatch), result
 
 
-def _best_seconds(call: Callable[[], LookupResult], repeat: int = 5, number: int = 50) -> float:
-    """Best-of-`repeat` mean, so a noisy CI neighbour does not fail the build."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
+# How fast these are is measured by bench.rates, not asserted here.
 
 
-def test_long_input_returns_quickly(big_index: RateIndex) -> None:
-    assert _best_seconds(lambda: big_index.lookup("q" * 2000), repeat=1, number=2) < 0.5
+def test_long_input_is_read_only_up_to_the_length_limit(big_index: RateIndex) -> None:
+    result = big_index.lookup("q" * 2000)
+    assert isinstance(result, NoMatch)
+    assert len(result.query) == MAX_QUERY_LENGTH
 
 
 @pytest.mark.parametrize(
     "query", ["GB", "GBR", "+44", "0044", "+1", "+44 20 7946 0018", "+1 212 555 0123", "00852 9123 4567"]
 )
-def test_code_and_number_lookups_on_50k_rows_are_well_under_a_millisecond(
-    big_index: RateIndex, query: str
-) -> None:
-    assert _best_seconds(lambda: big_index.lookup(query)) < 0.001
+def test_code_and_number_lookups_resolve_on_50k_rows(big_index: RateIndex, query: str) -> None:
+    assert isinstance(big_index.lookup(query), DestinationMatch | PhoneMatch)
 
 
-def test_fuzzy_lookup_on_50k_rows_stays_reasonable(big_index: RateIndex) -> None:
-    assert _best_seconds(lambda: big_index.lookup("germny"), number=5) < 0.02
+def test_fuzzy_lookup_on_50k_rows_finds_the_region(big_index: RateIndex) -> None:
     result = big_index.lookup("germny")
     assert isinstance(result, DestinationMatch)
     assert result.row.destination == "Germany"
