@@ -76,34 +76,8 @@ def _alert(row: Any) -> Alert:
             readings=row.forecast_readings or 0,
             days=row.forecast_days or Decimal(0),
         )
-    return Alert(
-        id=row.id,
-        account_id=row.account_id,
-        meter=row.meter,
-        kind=AlertKind(row.kind),
-        threshold=row.threshold,
-        period_start=row.period_start,
-        period_end=row.period_end,
-        used=row.used,
-        available=row.available,
-        unit=row.unit,
-        as_of=row.as_of,
-        forecast=forecast,
-        status=AlertStatus(row.status),
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        first_attempt_at=row.first_attempt_at,
-        error=row.error,
-        team_id=row.team_id,
-        channel=row.channel,
-        message_ts=row.message_ts,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        acknowledged_by=row.acknowledged_by,
-        acknowledged_at=row.acknowledged_at,
-        snoozed_until=row.snoozed_until,
-        snoozed_by=row.snoozed_by,
-    )
+    # The row has every field of Alert but the forecast, which it keeps in three columns.
+    return Alert.model_validate(row, from_attributes=True).model_copy(update={"forecast": forecast})
 
 
 def _forecast_values(forecast: Forecast | None) -> dict[str, Any]:
