@@ -31,8 +31,10 @@ from bot.devtools.signing import (
     slash_command_body,
     view_submission_payload,
 )
-from bot.ids import Action, Block, Callback
-from bot.views.upgrade import UpgradeModalMetadata
+from handlers.upgrade.form import UpgradeModalMetadata
+from handlers.upgrade.ids import Action as UpgradeAction
+from handlers.upgrade.ids import Block as UpgradeBlock
+from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from store.clock import utcnow
 from store.migrate import upgrade_url
@@ -91,13 +93,13 @@ def _upgrade_submission(i: int, fake: FakeSlack) -> Request:
     payload = view_submission_payload(
         team_id=TEAM,
         user_id=user,
-        callback_id=Callback.UPGRADE,
+        callback_id=UpgradeCallback.UPGRADE,
         state_values={
-            Block.UPGRADE_KIND: {Action.UPGRADE_KIND: kind},
-            Block.UPGRADE_QUANTITY: {Action.UPGRADE_QUANTITY: "500"},
-            Block.UPGRADE_NOTE: {Action.UPGRADE_NOTE: f"benchmark request {i}"},
+            UpgradeBlock.UPGRADE_KIND: {UpgradeAction.UPGRADE_KIND: kind},
+            UpgradeBlock.UPGRADE_QUANTITY: {UpgradeAction.UPGRADE_QUANTITY: "500"},
+            UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: f"benchmark request {i}"},
         },
-        private_metadata=UpgradeModalMetadata(account_id=DEMO_ACCOUNT).model_dump_json(),
+        private_metadata=UpgradeModalMetadata(account_id=DEMO_ACCOUNT).encode(),
     )
     return Request(interactive_body(payload), FORM, user)
 

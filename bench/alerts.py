@@ -35,8 +35,8 @@ import asyncpg
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text, update
 
-from bot.alerts.service import AlertService, AlertTuning
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from handlers.alerts.service import AlertService, AlertTuning
 from store import Store
 from store.domain.alerts import AlertStatus
 from store.migrate import upgrade_url

@@ -161,7 +161,7 @@ async def link(store: Store, team: str, account: str) -> None:
 @with_store
 async def link_code(store: Store, account: str) -> None:
     """Issue a one-time code that links a Slack workspace to ACCOUNT (a workspace admin runs /plan link CODE)."""
-    from bot.linking import issue_link_code
+    from bot.linking.codes import issue_link_code
 
     issued = await issue_link_code(store, account, by="myplan link-code")
     expires = issued.expires_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -249,8 +249,8 @@ async def import_rates_command(
     The header must be dial_code,iso_code,destination,landline_per_min,mobile_per_min,sms_per_message
     (rates in USD). Every line is checked first: a bad file is rejected whole, listing each problem.
     """
-    from bot.rates.updates import import_rates, single_client
-    from bot.slack_app import build_client
+    from handlers.rates.announce import import_rates
+    from handlers.slack_clients import build_client, single_client
     from store.clock import utcnow
 
     rows = _read_rate_file(file)

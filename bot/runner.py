@@ -11,11 +11,11 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-from bot.alerts.service import AlertService
+from bot.app import create_app
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings
-from bot.slack_app import create_app
+from handlers.alerts.service import AlertService
+from handlers.services import Services
 from store import Store
 
 log = logging.getLogger(__name__)
@@ -32,17 +32,16 @@ async def build_web_app(
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
     store = Store.from_url(settings.database_url)
-    services = Services(settings, store, slack_session=aiohttp.ClientSession())
     # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
-    alerts = services.alerts = AlertService(store, services.slack.client_for_team)
+    services = Services.build(settings, store, aiohttp.ClientSession(), alerts=AlertService.for_clients)
     bolt = create_app(services)
     if settings.slack_app_token is None:
-        app = create_web_app(services, bolt, on_usage=alerts.on_usage)
+        app = create_web_app(services, bolt)
     else:
         socket = AsyncSocketModeHandler(
             bolt, settings.slack_app_token.get_secret_value(), ping_interval=socket_ping_seconds
         )
-        app = create_web_app(services, bolt, socket=socket.client, on_usage=alerts.on_usage)
+        app = create_web_app(services, bolt, socket=socket.client)
         connecting: list[asyncio.Task[None]] = []
 
         async def connect(_: web.Application) -> None:
@@ -61,11 +60,10 @@ async def build_web_app(
         app.on_cleanup.append(disconnect)
 
     async def close_services(_: web.Application) -> None:
-        if services.alerts is not None:
-            await services.alerts.close()
+        await services.alerts.close()
         await services.store.close()
-        if services.slack_session is not None:
-            await services.slack_session.close()
+        if services.session is not None:
+            await services.session.close()
 
     app.on_cleanup.append(close_services)
     return app

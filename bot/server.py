@@ -12,8 +12,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.api import API_PREFIX, UsageHook, create_api_app
-from bot.services import Services
-from bot.slack_app import build_client
+from handlers.services import Services
+from handlers.slack_clients import build_client
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,8 @@ def create_web_app(
     """The web app. In Socket Mode (`socket` given) Slack's requests arrive over the socket, so there is
     no `/slack/events`; the OAuth install pages are served in both modes when OAuth is configured.
 
-    `on_usage(account_id)` runs after every committed change to an account's usage figures.
+    `on_usage(account_id)` runs after every committed change to an account's usage figures (by default
+    the quota alerts' `services.alerts.on_usage`).
     """
     app = web.Application()
     app[SERVICES] = services
@@ -55,8 +56,10 @@ def create_web_app(
         if bolt.oauth_flow is not None:
             app.router.add_get(bolt.oauth_flow.install_path, slack_install)
             app.router.add_get(bolt.oauth_flow.redirect_uri_path, slack_oauth_redirect)
-    client = bolt.client if bolt is not None else build_client(services.settings, services.slack_session)
-    app.add_subapp(API_PREFIX, create_api_app(services, client, on_usage=on_usage))
+    client = bolt.client if bolt is not None else build_client(services.settings, services.session)
+    app.add_subapp(
+        API_PREFIX, create_api_app(services, client, on_usage=on_usage or services.alerts.on_usage)
+    )
     return app
 
 

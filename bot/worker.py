@@ -10,9 +10,9 @@ from itertools import groupby
 
 import aiohttp
 
-from bot.alerts.service import AlertService, DeliveryReport
 from bot.settings import Settings
-from bot.views.alerts import alert_text
+from handlers.alerts.service import AlertService, DeliveryReport
+from handlers.alerts.views import alert_text
 from store import Store
 from store.domain.alerts import Alert, AlertKind
 

@@ -1,79 +1,119 @@
-"""The App Home tab: published when the Home is opened and when a tab button is clicked."""
+"""The App Home "My Plan": three tab buttons, as on the vendor's page, above the active tab's body.
+
+Each capability registers the builder of its tab (`Routes.home_tab`); the Home is published when it is
+opened and when a tab button is clicked, showing the user's last tab."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, Final
 
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.kwargs_injection.async_args import AsyncArgs
-from slack_sdk.models.blocks import Block
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, DividerBlock, HeaderBlock
+from slack_sdk.models.views import View
 
-from bot.errors import UserFacingError
-from bot.ids import Action
-from bot.listeners import ack_then, message_for
-from bot.services import Services
-from bot.tenant import Tenant, tenant_of
-from bot.views.home import HomeTab, home_view
-from bot.views.notices import plain
+from bot.core.errors import UserFacingError
+from handlers.errors import message_for
+from handlers.interaction import Interaction
+from handlers.messages import plain
+from handlers.payloads import Payload, SuffixedId
 from store.errors import StoreUnavailable
 
-
-@dataclass(frozen=True)
-class HomeRequest:
-    """Whose Home is being drawn, with what a tab builder needs."""
-
-    user_id: str
-    tenant: Tenant
-    client: AsyncWebClient
-    services: Services
+MAX_HOME_BLOCKS = 100
+CHROME_BLOCKS = 3  # header, tab buttons, divider
+TABS_BLOCK: Final = "home.tabs"
+TAB_BUTTON: Final = SuffixedId("home.tab")
+"""One button per tab: `home.tab.plan`, `home.tab.company`, `home.tab.rates`."""
 
 
-TabBuilder = Callable[[HomeRequest], Awaitable[list[Block]]]
+class HomeTab(StrEnum):
+    PLAN = "plan"
+    COMPANY = "company"
+    RATES = "rates"
+
+    @property
+    def label(self) -> str:
+        return {"plan": "Plan Monitoring", "company": "Company Information", "rates": "Rate Table"}[
+            self.value
+        ]
+
+
+class TabChoice(Payload):
+    tab: HomeTab
+
+
+def tab_buttons(active: HomeTab) -> ActionsBlock:
+    return ActionsBlock(
+        block_id=TABS_BLOCK,
+        elements=[
+            ButtonElement(
+                text=tab.label,
+                action_id=TAB_BUTTON.id(tab.value),
+                value=TabChoice(tab=tab).encode(),
+                style="primary" if tab == active else None,
+            )
+            for tab in HomeTab
+        ],
+    )
+
+
+def home_view(active: HomeTab, body: Sequence[Block]) -> View:
+    """The Home tab; `body` must leave room for the three blocks of chrome (100 blocks in all)."""
+    if len(body) > MAX_HOME_BLOCKS - CHROME_BLOCKS:
+        raise ValueError(
+            f"home tab body has {len(body)} blocks; at most {MAX_HOME_BLOCKS - CHROME_BLOCKS} fit"
+        )
+    blocks: list[Block] = [HeaderBlock(text="My Plan"), tab_buttons(active), DividerBlock(), *body]
+    return View(type="home", blocks=blocks)
+
+
+TabBuilder = Callable[[Interaction[Any]], Awaitable[list[Block]]]
 
 
 class HomeTabs:
     """The tab builders registered by each capability, and publishing the Home with one of them."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    def __init__(self) -> None:
         self._builders: dict[HomeTab, TabBuilder] = {}
 
-    def tab(self, tab: HomeTab) -> Callable[[TabBuilder], TabBuilder]:
-        def register(builder: TabBuilder) -> TabBuilder:
-            self._builders[tab] = builder
-            return builder
+    def add(self, tab: HomeTab, builder: TabBuilder) -> None:
+        self._builders[tab] = builder
 
-        return register
-
-    async def publish(
-        self, client: AsyncWebClient, tenant: Tenant, user_id: str, tab: HomeTab | None = None
-    ) -> None:
+    async def publish(self, interaction: Interaction[Any], tab: str | None = None) -> None:
         """Publish `tab` (or the user's last tab) to the user's Home, remembering it as their last."""
+        team_id, user_id = interaction.workspace.team_id, interaction.user_id
         if tab is None:
-            tab = _parse_tab(await self._last_tab(tenant.team_id, user_id))
+            shown = _parse_tab(await _last_tab(interaction))
         else:
-            await self._services.store.home.remember_tab(tenant.team_id, user_id, tab.value)
-        request = HomeRequest(user_id=user_id, tenant=tenant, client=client, services=self._services)
-        await client.views_publish(user_id=user_id, view=home_view(tab, await self._body(tab, request)))
+            shown = _parse_tab(tab)
+            await interaction.store.home.remember_tab(team_id, user_id, shown.value)
+        body = await self._body(shown, interaction)
+        await interaction.client.views_publish(user_id=user_id, view=home_view(shown, body))
 
-    async def _last_tab(self, team_id: str, user_id: str) -> str | None:
-        try:
-            return await self._services.store.home.last_tab(team_id, user_id)
-        except StoreUnavailable:
-            return None  # the body will say the store is unavailable
-
-    async def _body(self, tab: HomeTab, request: HomeRequest) -> list[Block]:
+    async def _body(self, tab: HomeTab, interaction: Interaction[Any]) -> list[Block]:
         builder = self._builders.get(tab)
         if builder is None:
             return list(plain(f"{tab.label} is on its way.", ":construction:").blocks)
         try:
-            return await builder(request)
+            return await builder(interaction)
         except (UserFacingError, StoreUnavailable) as error:
             # The Home has no response_url: the explanation goes where the user is looking.
             return list(message_for(error).blocks)
+
+    async def home_opened(self, interaction: Interaction[Mapping[str, Any]]) -> None:
+        if interaction.value.get("tab") != "home":
+            return  # the Messages tab: nothing to publish
+        await self.publish(interaction)
+
+    async def tab_clicked(self, interaction: Interaction[TabChoice]) -> None:
+        await self.publish(interaction, interaction.value.tab)
+
+
+async def _last_tab(interaction: Interaction[Any]) -> str | None:
+    try:
+        return await interaction.store.home.last_tab(interaction.workspace.team_id, interaction.user_id)
+    except StoreUnavailable:
+        return None  # the body will say the store is unavailable
 
 
 def _parse_tab(value: str | None) -> HomeTab:
@@ -81,19 +121,3 @@ def _parse_tab(value: str | None) -> HomeTab:
         return HomeTab(value or HomeTab.PLAN)
     except ValueError:
         return HomeTab.PLAN
-
-
-def register(app: AsyncApp, tabs: HomeTabs) -> None:
-    async def home_opened(args: AsyncArgs) -> None:
-        event = args.event or {}
-        if event.get("tab") != "home":
-            return  # the Messages tab: nothing to publish
-        await tabs.publish(args.client, tenant_of(args.context), event["user"])
-
-    async def tab_clicked(args: AsyncArgs) -> None:
-        action = args.action or {}
-        user = (args.body or {})["user"]["id"]
-        await tabs.publish(args.client, tenant_of(args.context), user, _parse_tab(action.get("value")))
-
-    app.event("app_home_opened")(ack_then(home_opened))
-    app.action(re.compile(rf"^{re.escape(Action.HOME_TAB)}\.\w+$"))(ack_then(tab_clicked))

@@ -21,14 +21,12 @@ from store.coltypes import Money
 from store.domain.alerts import (
     ACCOUNT_WIDE,
     EXHAUSTED,
-    FEATURE_PREFIX,
-    STAFF_LICENCES,
     AlertKind,
     AlertStatus,
     ForecastCandidate,
     ReadingStats,
 )
-from store.domain.plan import FeatureStatus, Meter
+from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureStatus, Meter
 from store.tables import (
     AccountRow,
     AlertRow,
@@ -136,7 +134,7 @@ def _usage(account_id: str | None) -> Any:
     features = (
         select(
             f.account_id,
-            literal(FEATURE_PREFIX) + f.key,
+            literal(FEATURE_METER_PREFIX) + f.key,
             cast(f.used, Money()),
             cast(f.limit, Money()),
             f.unit,

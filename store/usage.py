@@ -18,17 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import utcnow
 from store.db import Database
-from store.domain.plan import FeatureKey, Meter
+from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureKey, Meter, feature_meter
 from store.tables import AccountRow, AllowanceRow, FeatureRow, SubscriptionRow, UsageReadingRow
 
-STAFF_LICENCES = "staff_licences"
-FEATURE_METER_PREFIX = "feature:"
 # Readings are looked up for duplicates in chunks, well under every driver's bound-parameter limit.
 _LOOKUP_CHUNK = 2000
-
-
-def feature_meter(key: FeatureKey) -> str:
-    return FEATURE_METER_PREFIX + key.value
 
 
 ALL_METERS: tuple[str, ...] = (

@@ -11,7 +11,6 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -21,16 +20,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from bot.app import create_app
 from bot.demo import load_demo
 from bot.devtools.fake_slack import FakeSlack
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings
-from bot.slack_app import create_app
+from handlers.services import Services
 from store import Store
 from store.migrate import upgrade_url
 from store.tables import Base
-from tests.slackdriver import SIGNING_SECRET, SlackDriver
+from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.slackdriver import SIGNING_SECRET, SlackDriver
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -38,8 +38,6 @@ BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "test-client-secret"
 INGEST_TOKEN = "test-ingest-token"
-# A fixed "now" for sample data, so views and snapshots do not drift with the calendar.
-DEMO_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -137,7 +135,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: FakeSlack) -> Settings:
     """Single-workspace mode (a bot token); OAuth mode (client id and secret, no token) for tests marked
-    `@pytest.mark.oauth`, where workspaces install the app through tests.installs.install."""
+    `@pytest.mark.oauth`, where workspaces install the app through tests.support.installs.install."""
     oauth = request.node.get_closest_marker("oauth") is not None
     return Settings(
         _env_file=None,
@@ -156,7 +154,7 @@ def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: Fake
 async def services(settings: Settings, store: Store) -> AsyncIterator[Services]:
     """As the server has them: Web API calls share one session's kept-alive connections."""
     async with aiohttp.ClientSession() as session:
-        yield Services(settings, store, slack_session=session)
+        yield Services.build(settings, store, session)
 
 
 @pytest.fixture
@@ -171,3 +169,9 @@ async def http(services: Services) -> AsyncIterator[TestClient]:  # type: ignore
 @pytest.fixture
 def slack(http: TestClient, fake_slack: FakeSlack) -> SlackDriver:  # type: ignore[type-arg]
     return SlackDriver(http, fake_slack)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """'Now' for whatever takes a clock, moved by the test instead of waited for."""
+    return FakeClock()

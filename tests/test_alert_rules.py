@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import selectors
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,6 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts.delivery import ChannelPacer, Refused, Retry, WorkspaceGone, classify, retry_after
 from bot.alerts.forecast import (
     days_before_renewal,
     forecast,
@@ -32,9 +32,10 @@ from bot.alerts.rules import (
     snooze_until,
     valid_thresholds,
 )
+from handlers.alerts.delivery import ChannelPacer, Refused, Retry, WorkspaceGone, classify, retry_after
 from store.domain.alerts import ForecastCandidate, meter_label
 from store.usage import Reading
-from tests.conftest import DEMO_NOW
+from tests.support.clock import DEMO_NOW
 
 START = date(2026, 11, 1)
 RENEWAL = date(2026, 12, 1)
@@ -250,17 +251,51 @@ def test_retry_after_reads_strings_and_lists() -> None:
     assert retry_after({"Retry-After": "soon"}) is None
 
 
-async def test_pacing_spaces_one_channel_and_leaves_others_alone() -> None:
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock moves only when it would wait for a timer: a sleep ends at once, with
+    `time()` moved on by exactly the time slept. Pacing is checked without waiting or measuring."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        super().__init__(_JumpToNextTimer(self))
+
+    def time(self) -> float:
+        return self.now
+
+
+class _JumpToNextTimer(selectors.DefaultSelector):
+    """Instead of blocking until the next timer is due, move the loop's clock to it."""
+
+    def __init__(self, loop: VirtualClockLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout > 0:
+            self._loop.now += timeout
+            timeout = 0
+        return super().select(timeout)
+
+
+def test_pacing_spaces_one_channel_and_leaves_others_alone() -> None:
     pacer = ChannelPacer(0.05)
-    loop = asyncio.get_running_loop()
+    loop = VirtualClockLoop()
     times: dict[str, list[float]] = {"C1": [], "C2": []}
 
     async def send(channel: str) -> None:
         await pacer.wait(channel)
         times[channel].append(loop.time())
 
+    async def sends() -> None:
+        await asyncio.gather(*(send("C1") for _ in range(3)), send("C2"))
+
     started = loop.time()
-    await asyncio.gather(*(send("C1") for _ in range(3)), send("C2"))
+    try:
+        loop.run_until_complete(sends())
+    finally:
+        loop.close()
     c1 = sorted(times["C1"])
-    assert all(later - earlier >= 0.045 for earlier, later in itertools.pairwise(c1))
-    assert times["C2"][0] - started < 0.04, "another channel is not held up"
+    gaps = [later - earlier for earlier, later in itertools.pairwise(c1)]
+    assert gaps == pytest.approx([0.05, 0.05]), "one message per interval"
+    assert c1[0] == started, "the first message is not held up"
+    assert times["C2"] == [started], "another channel is not held up"

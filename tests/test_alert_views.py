@@ -9,22 +9,16 @@ from typing import Any
 import pytest
 
 from bot.alerts.chart import BurnDown, burndown_png
-from bot.devtools.fake_slack import validate_message, validate_view
-from bot.ids import Action
-from bot.ids import Block as BlockId
-from bot.views.alerts import (
-    AlertSettingsForm,
-    AlertSettingsMeta,
-    alert_message,
-    alert_settings_modal,
-    delivery_failed_message,
-    forecast_line,
-    headline,
-    meter_block_id,
-)
+from bot.devtools.blockkit import validate_message, validate_view
+from handlers.alerts.ids import METER_BLOCK
+from handlers.alerts.ids import Action as AlertsAction
+from handlers.alerts.ids import Block as AlertsBlock
+from handlers.alerts.settings import AlertSettingsForm, AlertSettingsMeta, alert_settings_modal
+from handlers.alerts.views import AlertRef, alert_message, delivery_failed_message, forecast_line, headline
+from handlers.payloads import ViewState
 from store.domain.alerts import Alert, AlertKind, AlertRules, AlertStatus, Forecast
 from store.usage import Reading
-from tests.slackdriver import all_text
+from tests.support.slackdriver import all_text
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 RENEWAL = date(2026, 12, 2)
@@ -89,12 +83,12 @@ def test_the_message_shows_usage_forecast_as_of_and_buttons() -> None:
     assert "runs out around 2026-11-27, 5 days before renewal" in params["text"]
     actions = next(b for b in params["blocks"] if b["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == [
-        Action.ALERT_VIEW_PLAN,
-        Action.ALERT_REQUEST_MORE,
-        Action.ALERT_SNOOZE,
-        Action.ALERT_ACKNOWLEDGE,
+        AlertsAction.ALERT_VIEW_PLAN,
+        AlertsAction.ALERT_REQUEST_MORE,
+        AlertsAction.ALERT_SNOOZE,
+        AlertsAction.ALERT_ACKNOWLEDGE,
     ]
-    assert {e.get("value") for e in actions["elements"] if "value" in e} == {"7"}
+    assert {e.get("value") for e in actions["elements"] if "value" in e} == {AlertRef(id=7).encode()}
 
 
 def test_forecast_wording_for_singular_meters_and_slow_paces() -> None:
@@ -118,8 +112,8 @@ def test_an_acknowledged_alert_says_by_whom_and_drops_its_snooze_and_acknowledge
     assert "snoozed by <@U0BOSS> until" in text
     actions = next(b for b in params["blocks"] if b["type"] == "actions")
     assert [e["action_id"] for e in actions["elements"]] == [
-        Action.ALERT_VIEW_PLAN,
-        Action.ALERT_REQUEST_MORE,
+        AlertsAction.ALERT_VIEW_PLAN,
+        AlertsAction.ALERT_REQUEST_MORE,
     ]
 
 
@@ -157,19 +151,22 @@ def test_the_settings_modal_fits_and_shows_the_rules() -> None:
         channel="C0ALERTS", thresholds=(75, 90), overrides={"storage_gb": (50, 95), "staff_licences": ()}
     )
     view = alert_settings_modal(
-        rules, meters, [alert(status=AlertStatus.SENT, sent_at=NOW)], AlertSettingsMeta(meters=tuple(meters))
+        rules,
+        meters,
+        [alert(status=AlertStatus.SENT, sent_at=NOW)],
+        AlertSettingsMeta(account_id="demo", meters=tuple(meters)),
     ).to_dict()
     assert validate_view(view, where="test") == []
     by_id = {b.get("block_id"): b for b in view["blocks"]}
-    assert by_id[BlockId.ALERTS_CHANNEL]["element"]["initial_conversation"] == "C0ALERTS"
-    assert [o["value"] for o in by_id[meter_block_id("storage_gb")]["element"]["initial_options"]] == [
+    assert by_id[AlertsBlock.ALERTS_CHANNEL]["element"]["initial_conversation"] == "C0ALERTS"
+    assert [o["value"] for o in by_id[METER_BLOCK.id("storage_gb")]["element"]["initial_options"]] == [
         "50",
         "95",
     ]
-    assert [o["value"] for o in by_id[meter_block_id("staff_licences")]["element"]["initial_options"]] == [
+    assert [o["value"] for o in by_id[METER_BLOCK.id("staff_licences")]["element"]["initial_options"]] == [
         "off"
     ]
-    assert "initial_options" not in by_id[meter_block_id("voice_minutes")]["element"]
+    assert "initial_options" not in by_id[METER_BLOCK.id("voice_minutes")]["element"]
     assert "Voice call minutes: 80% of this period's allowance used · posted" in all_text(
         {"blocks": view["blocks"]}
     )
@@ -180,20 +177,20 @@ def test_the_settings_form_is_parsed_and_checked() -> None:
         return {"selected_options": [{"value": v} for v in values]}
 
     values = {
-        BlockId.ALERTS_ENABLED: {Action.ALERTS_ENABLED: {"selected_option": {"value": "on"}}},
-        BlockId.ALERTS_CHANNEL: {Action.ALERTS_CHANNEL: {"selected_conversation": None}},
-        BlockId.ALERTS_THRESHOLDS: {Action.ALERTS_THRESHOLDS: multi("90", "80")},
-        meter_block_id("storage_gb"): {Action.ALERTS_METER: multi("off", "50")},
-        meter_block_id("video_minutes"): {Action.ALERTS_METER: multi("off")},
-        meter_block_id("voice_minutes"): {Action.ALERTS_METER: multi()},
+        AlertsBlock.ALERTS_ENABLED: {AlertsAction.ALERTS_ENABLED: {"selected_option": {"value": "on"}}},
+        AlertsBlock.ALERTS_CHANNEL: {AlertsAction.ALERTS_CHANNEL: {"selected_conversation": None}},
+        AlertsBlock.ALERTS_THRESHOLDS: {AlertsAction.ALERTS_THRESHOLDS: multi("90", "80")},
+        METER_BLOCK.id("storage_gb"): {AlertsAction.ALERTS_METER: multi("off", "50")},
+        METER_BLOCK.id("video_minutes"): {AlertsAction.ALERTS_METER: multi("off")},
+        METER_BLOCK.id("voice_minutes"): {AlertsAction.ALERTS_METER: multi()},
     }
-    form = AlertSettingsForm.from_state(values, ["voice_minutes", "video_minutes", "storage_gb"])
+    form = AlertSettingsForm.from_state(ViewState(values), ["voice_minutes", "video_minutes", "storage_gb"])
     assert form.thresholds == (80, 90)
     assert form.overrides == {"storage_gb": (), "video_minutes": ()}
-    assert set(form.errors()) == {BlockId.ALERTS_CHANNEL, meter_block_id("storage_gb")}
+    assert set(form.errors()) == {AlertsBlock.ALERTS_CHANNEL, METER_BLOCK.id("storage_gb")}
     with pytest.raises(ValueError, match="1 to 100"):
         AlertSettingsForm.from_state(
-            {BlockId.ALERTS_THRESHOLDS: {Action.ALERTS_THRESHOLDS: multi("250")}}, []
+            ViewState({AlertsBlock.ALERTS_THRESHOLDS: {AlertsAction.ALERTS_THRESHOLDS: multi("250")}}), []
         )
 
 

@@ -15,7 +15,7 @@ from bot.demo import load_demo
 from bot.devtools.fake_slack import FakeSlack
 from store import Store
 from store.clock import utcnow
-from tests.alerting import ALERTS_CHANNEL, use_alerts_channel
+from tests.support.alerting import ALERTS_CHANNEL, use_alerts_channel
 
 ROOT = Path(__file__).parents[1]
 

@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot.alerts.service import AlertService
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
+from handlers.alerts.service import AlertService
 from store import Store
 from store.domain.alerts import AlertRules, AlertStatus
 from store.usage import Reading
-from tests.alerting import ADMIN, FakeClock, service
-from tests.conftest import DEMO_NOW
+from tests.support.alerting import ADMIN, service
+from tests.support.clock import DEMO_NOW, FakeClock
 
 ACCOUNTS = [f"acct{n:02d}" for n in range(24)]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -13,34 +13,28 @@ from decimal import Decimal
 import pytest
 
 from bot.alerts.rules import period_end_at
-from bot.alerts.service import AlertService, AlertTuning, single_workspace_provider
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.settings import Settings
+from handlers.alerts.service import AlertService, AlertTuning, single_workspace_provider
 from store import Store
 from store.domain.alerts import Alert, AlertKind, AlertRules, AlertStatus
-from tests.alerting import (
+from tests.support.alerting import (
     ACCOUNT,
     ADMIN,
     ALERTS_CHANNEL,
-    FakeClock,
     attempts,
     posts,
     read,
     service,
     use_alerts_channel,
 )
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import all_text
+from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.slackdriver import all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 VOICE = "voice_minutes"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 QUIET = dict.fromkeys(
@@ -375,7 +369,7 @@ async def test_a_snooze_until_renewal_lets_held_warnings_expire_with_the_period(
 
 
 async def test_each_channel_is_paced_and_channels_go_out_concurrently(
-    store: Store, fake_slack: FakeSlack, clock: FakeClock
+    store: Store, fake_slack: FakeSlack, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     accounts = [f"acct{n}" for n in range(4)]
     for n, account in enumerate(accounts):
@@ -385,12 +379,25 @@ async def test_each_channel_is_paced_and_channels_go_out_concurrently(
     # Each account crosses 80% on three meters (licences, two features): three messages per channel.
     fake_slack.delay("chat.postMessage", 0.05)  # Slack's own latency
     alerts = service(store, fake_slack, clock, channel_interval=0.3)
+    assert alerts.pacer.interval == 0.3
+    # How many of its channel's messages Slack had when the pacer let each one go. That the pacer lets
+    # a channel go once per interval is checked on a virtual clock in test_alert_rules, not measured here.
+    posted_when_let_go: dict[str, list[int]] = defaultdict(list)
+    let_go = alerts.pacer.wait
+
+    async def observed(channel: str) -> None:
+        await let_go(channel)
+        posted_when_let_go[channel].append(len(posts(fake_slack, channel)))
+
+    monkeypatch.setattr(alerts.pacer, "wait", observed)
     await alerts.evaluate()
     assert (await alerts.drain()).sent == 12
     per_channel = [sorted(c.at for c in posts(fake_slack, f"C0ACCT{n}")) for n in range(4)]
     for times in per_channel:
         assert len(times) == 3
-        assert all(b - a >= 0.25 for a, b in itertools.pairwise(times)), "about one message per interval"
+    assert posted_when_let_go == {f"C0ACCT{n}": [0, 1, 2] for n in range(4)}, (
+        "about one message per interval: each message waits for its channel's pacer, one at a time"
+    )
     assert max(t[0] for t in per_channel) < min(t[1] for t in per_channel), (
         "channels do not wait for each other"
     )
@@ -452,11 +459,11 @@ async def test_the_worker_survives_a_database_outage(fake_slack: FakeSlack, cloc
                 stop.set()
 
     handler = StopAfterTwoWarnings(logging.WARNING)
-    logging.getLogger("bot.alerts.service").addHandler(handler)
+    logging.getLogger("handlers.alerts.service").addHandler(handler)
     try:
         await asyncio.wait_for(alerts.run(stop, evaluate_every=0.01, deliver_every=0.01), 5)
     finally:
-        logging.getLogger("bot.alerts.service").removeHandler(handler)
+        logging.getLogger("handlers.alerts.service").removeHandler(handler)
         await broken.close()
     assert all("database unavailable" in message for message in warned)
 

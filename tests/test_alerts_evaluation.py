@@ -10,23 +10,18 @@ import pytest
 
 from bot.alerts.forecast import forecast_from_readings
 from bot.alerts.rules import crossed, midnight, watched_meters
-from bot.alerts.service import AlertService
 from bot.demo import add_month, demo_document
 from bot.devtools.fake_slack import FakeSlack
+from handlers.alerts.service import AlertService
 from store import Store
 from store.domain.account import AccountDocument, AllowanceDoc
 from store.domain.alerts import AlertKind, AlertRules, AlertStatus
 from store.domain.plan import FeatureKey, FeatureStatus, Meter
 from store.usage import Reading
-from tests.alerting import ACCOUNT, ADMIN, FakeClock, read, service, use_alerts_channel
-from tests.conftest import DEMO_NOW
+from tests.support.alerting import ACCOUNT, ADMIN, read, service, use_alerts_channel
+from tests.support.clock import DEMO_NOW, FakeClock
 
 pytestmark = pytest.mark.usefixtures("demo")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture

@@ -9,27 +9,27 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.service import AlertService
+from bot.alerts.rules import SnoozeChoice
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import block_actions_payload, view_submission_payload
-from bot.ids import Action, Callback
-from bot.ids import Block as BlockId
-from bot.services import Services
 from bot.settings import Settings
-from bot.views.alerts import meter_block_id
+from handlers.alerts.ids import METER_BLOCK
+from handlers.alerts.ids import Action as AlertsAction
+from handlers.alerts.ids import Block as AlertsBlock
+from handlers.alerts.ids import Callback as AlertsCallback
+from handlers.alerts.service import AlertService
+from handlers.alerts.settings import AlertSettingsMeta
+from handlers.alerts.views import AlertRef, SnoozeValue
+from handlers.services import Services
+from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from store.domain.alerts import Alert, AlertRules, AlertStatus
-from tests.alerting import ACCOUNT, ADMIN, ALERTS_CHANNEL, FakeClock, posts, read, service, use_alerts_channel
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import STAFF, TEAM, SlackDriver, all_text
+from tests.support.alerting import ACCOUNT, ADMIN, ALERTS_CHANNEL, posts, read, service, use_alerts_channel
+from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.slackdriver import STAFF, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ async def alerts(store: Store, fake_slack: FakeSlack, clock: FakeClock) -> Async
 
 
 @pytest.fixture
-def services(settings: Settings, store: Store, alerts: AlertService) -> Services:
-    return Services(settings, store, alerts=alerts)
+def services(settings: Settings, store: Store, alerts: AlertService, clock: FakeClock) -> Services:
+    return Services.build(settings, store, alerts=lambda *_: alerts, clock=clock)
 
 
 async def posted_alert(store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock) -> Alert:
@@ -59,13 +59,20 @@ async def posted_alert(store: Store, fake_slack: FakeSlack, alerts: AlertService
 
 
 def click(
-    alert: Alert, action_id: str, *, user: str = ADMIN, fake: FakeSlack, **extra: Any
+    alert: Alert,
+    action_id: str,
+    *,
+    user: str = ADMIN,
+    fake: FakeSlack,
+    value: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """A click on one of the alert message's buttons (its value as drawn, unless `value` says otherwise)."""
     return block_actions_payload(
         team_id=TEAM,
         user_id=user,
         action_id=action_id,
-        value=str(alert.id),
+        value=AlertRef(id=alert.id).encode() if value is None else value,
         channel_id=ALERTS_CHANNEL,
         message_ts=alert.message_ts or "",
         response_url=fake.new_response_url(),
@@ -85,13 +92,13 @@ async def test_administrators_get_the_settings_modal(slack: SlackDriver, fake_sl
     assert reply.status == 200
     opened = await fake_slack.wait_for("views.open")
     view = opened.params["view"]
-    assert view["callback_id"] == Callback.ALERT_SETTINGS
+    assert view["callback_id"] == AlertsCallback.ALERT_SETTINGS
     block_ids = [b.get("block_id") for b in view["blocks"]]
-    assert BlockId.ALERTS_CHANNEL in block_ids
-    assert meter_block_id("voice_minutes") in block_ids
-    assert meter_block_id("feature:virtual_numbers") in block_ids
-    assert meter_block_id("feature:campaigns") not in block_ids, "locked features are not watched"
-    thresholds = next(b for b in view["blocks"] if b.get("block_id") == BlockId.ALERTS_THRESHOLDS)
+    assert AlertsBlock.ALERTS_CHANNEL in block_ids
+    assert METER_BLOCK.id("voice_minutes") in block_ids
+    assert METER_BLOCK.id("feature:virtual_numbers") in block_ids
+    assert METER_BLOCK.id("feature:campaigns") not in block_ids, "locked features are not watched"
+    thresholds = next(b for b in view["blocks"] if b.get("block_id") == AlertsBlock.ALERTS_THRESHOLDS)
     assert [o["value"] for o in thresholds["element"]["initial_options"]] == ["80", "90", "100"]
     assert "None yet" in all_text(opened.params)
 
@@ -115,27 +122,31 @@ def settings_state(
         return {"type": "multi_static_select", "selected_options": [{"value": v} for v in values]}
 
     state: dict[str, Any] = {
-        BlockId.ALERTS_ENABLED: {
-            Action.ALERTS_ENABLED: {"type": "radio_buttons", "selected_option": {"value": enabled}}
+        AlertsBlock.ALERTS_ENABLED: {
+            AlertsAction.ALERTS_ENABLED: {"type": "radio_buttons", "selected_option": {"value": enabled}}
         },
-        BlockId.ALERTS_CHANNEL: {
-            Action.ALERTS_CHANNEL: {"type": "conversations_select", "selected_conversation": channel}
+        AlertsBlock.ALERTS_CHANNEL: {
+            AlertsAction.ALERTS_CHANNEL: {"type": "conversations_select", "selected_conversation": channel}
         },
-        BlockId.ALERTS_THRESHOLDS: {Action.ALERTS_THRESHOLDS: multi(thresholds)},
+        AlertsBlock.ALERTS_THRESHOLDS: {AlertsAction.ALERTS_THRESHOLDS: multi(thresholds)},
     }
     for meter in ("voice_minutes", "video_minutes", "staff_licences"):
-        state[meter_block_id(meter)] = {Action.ALERTS_METER: multi(meters.get(meter, []))}
+        state[METER_BLOCK.id(meter)] = {AlertsAction.ALERTS_METER: multi(meters.get(meter, []))}
     return state
 
 
 def submission(state: dict[str, Any], *, user: str = ADMIN) -> dict[str, Any]:
-    meta = {"origin_channel": "C0GENERAL", "meters": ["voice_minutes", "video_minutes", "staff_licences"]}
+    meta = AlertSettingsMeta(
+        account_id=ACCOUNT,
+        origin_channel="C0GENERAL",
+        meters=("voice_minutes", "video_minutes", "staff_licences"),
+    )
     return view_submission_payload(
         team_id=TEAM,
         user_id=user,
-        callback_id=Callback.ALERT_SETTINGS,
+        callback_id=AlertsCallback.ALERT_SETTINGS,
         state_values=state,
-        private_metadata=json.dumps(meta),
+        private_metadata=meta.encode(),
     )
 
 
@@ -180,10 +191,10 @@ async def test_saving_the_settings_stores_audits_confirms_and_evaluates(
 @pytest.mark.parametrize(
     ("state", "block_id", "message"),
     [
-        (settings_state(channel=None), BlockId.ALERTS_CHANNEL, "Choose the channel"),
-        (settings_state(thresholds=()), BlockId.ALERTS_THRESHOLDS, "at least one threshold"),
-        (settings_state(voice_minutes=["off", "50"]), meter_block_id("voice_minutes"), "Off on its own"),
-        (settings_state(channel="C0OUTSIDE"), BlockId.ALERTS_CHANNEL, "Invite My Plan"),
+        (settings_state(channel=None), AlertsBlock.ALERTS_CHANNEL, "Choose the channel"),
+        (settings_state(thresholds=()), AlertsBlock.ALERTS_THRESHOLDS, "at least one threshold"),
+        (settings_state(voice_minutes=["off", "50"]), METER_BLOCK.id("voice_minutes"), "Off on its own"),
+        (settings_state(channel="C0OUTSIDE"), AlertsBlock.ALERTS_CHANNEL, "Invite My Plan"),
     ],
     ids=["no-channel", "no-threshold", "off-and-thresholds", "not-a-member"],
 )
@@ -212,6 +223,29 @@ async def test_turning_alerts_off_needs_no_channel(
     assert (await store.alerts.rules(ACCOUNT)).enabled is False
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        AlertSettingsMeta(account_id="other", origin_channel="C0GENERAL", meters=("voice_minutes",)).encode(),
+        '{"origin_channel": "C0GENERAL", "meters": ["voice_minutes"]}',  # an older version's, unbound
+        "not json",
+        "",
+    ],
+    ids=["another-account", "unbound", "garbage", "missing"],
+)
+async def test_settings_whose_metadata_is_not_this_workspaces_are_refused(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, metadata: str
+) -> None:
+    payload = submission(settings_state())
+    payload["view"]["private_metadata"] = metadata
+    response = await slack.interact(payload)
+    body = await response.json()
+    assert body["response_action"] == "update"
+    assert "This form has expired. Please open the alert settings again." in json.dumps(body["view"])
+    assert await store.alerts.rules(ACCOUNT) == AlertRules(), "nothing saved"
+    assert fake_slack.calls_to("chat.postEphemeral") == []
+
+
 async def test_only_administrators_can_save_the_settings(slack: SlackDriver, store: Store) -> None:
     response = await slack.interact(submission(settings_state(), user=STAFF))
     body = await response.json()
@@ -228,7 +262,7 @@ async def test_acknowledge_records_who_and_updates_the_message_in_place(
 ) -> None:
     alert = await posted_alert(store, fake_slack, alerts, clock)
     clock.advance(minutes=3)
-    await slack.interact(click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack))
+    await slack.interact(click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack))
     update = await fake_slack.wait_for("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (ALERTS_CHANNEL, alert.message_ts)
     text = all_text(update.params)
@@ -237,13 +271,13 @@ async def test_acknowledge_records_who_and_updates_the_message_in_place(
     actions = [
         e["action_id"] for b in update.params["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert actions == [Action.ALERT_VIEW_PLAN, Action.ALERT_REQUEST_MORE]
+    assert actions == [AlertsAction.ALERT_VIEW_PLAN, AlertsAction.ALERT_REQUEST_MORE]
 
     stored = await store.alerts.get(ACCOUNT, alert.id)
     assert (stored.acknowledged_by, stored.acknowledged_at) == (ADMIN, clock.now)
     assert [e.actor for e in await store.audit.recent(ACCOUNT, action="alerts.acknowledge")] == [ADMIN]
 
-    again = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERADMIN")
+    again = click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERADMIN")
     await store.admins.add(ACCOUNT, "U0OTHERADMIN")
     await slack.interact(again)
     assert f"<@{ADMIN}> already acknowledged" in all_text((await reply_to(fake_slack, again)).params)
@@ -254,7 +288,7 @@ async def test_staff_cannot_acknowledge(
     slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
 ) -> None:
     alert = await posted_alert(store, fake_slack, alerts, clock)
-    payload = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user=STAFF)
+    payload = click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack, user=STAFF)
     await slack.interact(payload)
     assert "Only administrators can acknowledge alerts" in all_text(
         (await reply_to(fake_slack, payload)).params
@@ -269,9 +303,12 @@ async def test_snooze_records_until_when_and_holds_the_next_warning(
     alert = await posted_alert(store, fake_slack, alerts, clock)
     payload = click(
         alert,
-        Action.ALERT_SNOOZE,
+        AlertsAction.ALERT_SNOOZE,
         fake=fake_slack,
-        selected_option={"value": f"{alert.id}:day", "text": {"type": "plain_text", "text": "For 1 day"}},
+        selected_option={
+            "value": SnoozeValue(id=alert.id, choice=SnoozeChoice.DAY).encode(),
+            "text": {"type": "plain_text", "text": "For 1 day"},
+        },
     )
     await slack.interact(payload)
     update = await fake_slack.wait_for("chat.update")
@@ -294,20 +331,20 @@ async def test_view_plan_answers_privately_and_request_more_opens_the_upgrade_fo
     slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
 ) -> None:
     alert = await posted_alert(store, fake_slack, alerts, clock)
-    view = click(alert, Action.ALERT_VIEW_PLAN, fake=fake_slack)
+    view = click(alert, AlertsAction.ALERT_VIEW_PLAN, fake=fake_slack)
     await slack.interact(view)
     plan = (await reply_to(fake_slack, view)).params
     assert plan["response_type"] == "ephemeral"
     assert "BUSINESS" in all_text(plan)
 
-    staff = click(alert, Action.ALERT_REQUEST_MORE, fake=fake_slack, user=STAFF)
+    staff = click(alert, AlertsAction.ALERT_REQUEST_MORE, fake=fake_slack, user=STAFF)
     await slack.interact(staff)
     assert "Only administrators" in all_text((await reply_to(fake_slack, staff)).params)
 
-    more = click(alert, Action.ALERT_REQUEST_MORE, fake=fake_slack)
+    more = click(alert, AlertsAction.ALERT_REQUEST_MORE, fake=fake_slack)
     await slack.interact(more)
     modal = (await fake_slack.wait_for("views.open")).params["view"]
-    assert modal["callback_id"] == Callback.UPGRADE
+    assert modal["callback_id"] == UpgradeCallback.UPGRADE
     assert "More voice call minutes" in json.dumps(modal)  # prefilled: more of what the alert is about
     assert "Quota alert: Voice call minutes" in json.dumps(modal)
 
@@ -319,11 +356,49 @@ async def test_an_alert_of_another_account_is_refused(
     await store.accounts.upsert("other", demo_document(DEMO_NOW), now=DEMO_NOW)
     await store.workspaces.link("T0OTHER", "other")
     await store.admins.add("other", "U0OTHERBOSS")
-    payload = click(alert, Action.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERBOSS")
+    payload = click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERBOSS")
     payload["team"]["id"] = "T0OTHER"
     await slack.interact(payload)
     assert "isn't one of this workspace's alerts" in all_text((await reply_to(fake_slack, payload)).params)
     assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by is None
+
+
+STALE = "That button is out of date. Run `/plan alerts` again."
+
+
+@pytest.mark.parametrize(
+    ("action_id", "value", "option"),
+    [
+        (AlertsAction.ALERT_ACKNOWLEDGE, "abc", None),
+        (AlertsAction.ALERT_ACKNOWLEDGE, "{id}", None),  # the bare id an older version drew
+        (AlertsAction.ALERT_SNOOZE, None, '{{"id":{id},"choice":"forever"}}'),
+        (AlertsAction.ALERT_SNOOZE, None, "{id}:day"),  # an older version's snooze option
+    ],
+    ids=["garbage", "old-button", "unknown-choice", "old-snooze-option"],
+)
+async def test_a_button_whose_value_cannot_be_read_is_out_of_date(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    store: Store,
+    alerts: AlertService,
+    clock: FakeClock,
+    action_id: str,
+    value: str | None,
+    option: str | None,
+) -> None:
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    extra: dict[str, Any] = {}
+    if option is not None:
+        text = {"type": "plain_text", "text": "For 1 day"}
+        extra["selected_option"] = {"value": option.format(id=alert.id), "text": text}
+    payload = click(
+        alert, action_id, fake=fake_slack, value=None if value is None else value.format(id=alert.id), **extra
+    )
+    await slack.interact(payload)
+    assert STALE in all_text((await reply_to(fake_slack, payload)).params)
+    stored = await store.alerts.get(ACCOUNT, alert.id)
+    assert (stored.acknowledged_by, stored.snoozed_by) == (None, None)
+    assert fake_slack.calls_to("chat.update") == []
 
 
 # ------------------------------------------------------------------------------------- /plan usage

@@ -14,10 +14,10 @@ from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.fake_slack import FakeSlack
 from store import Store
 from store.domain.plan import Meter
-from store.tables import AccountRow
-from tests.apiclient import IngestApi, reading
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import SlackDriver, all_text
+from tests.support.alerting import set_alerts_channel
+from tests.support.apiclient import IngestApi, reading
+from tests.support.clock import DEMO_NOW
+from tests.support.slackdriver import SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -34,13 +34,6 @@ def new_account() -> dict[str, Any]:
     doc["company_name"] = "Acme Contact Centre"
     doc["plan_name"] = "PRO"
     return doc
-
-
-async def set_alerts_channel(store: Store, account_id: str, channel: str | None) -> None:
-    async with store.db.session() as session:
-        row = await session.get(AccountRow, account_id)
-        assert row is not None
-        row.alerts_channel = channel
 
 
 def at(hours: float) -> str:

@@ -15,18 +15,19 @@ from sqlalchemy import select
 
 from bot.api.body import MAX_BODY_BYTES
 from bot.api.examples import rate_table_example
+from bot.app import create_app
 from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings
-from bot.slack_app import create_app
+from handlers.services import Services
 from store import Store
 from store.clock import utcnow
 from store.idempotency import KEY_LIFETIME, IdempotencyRecord
 from store.tables import IdempotencyKeyRow
-from tests.apiclient import BASE, IngestApi, reading
-from tests.conftest import DEMO_NOW, INGEST_TOKEN
+from tests.conftest import INGEST_TOKEN
+from tests.support.apiclient import BASE, IngestApi, reading
+from tests.support.clock import DEMO_NOW
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -91,7 +92,7 @@ async def test_without_a_configured_token_the_api_answers_503_and_says_why(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    unconfigured = Services(services.settings.model_copy(update={"ingest_token": None}), services.store)
+    unconfigured = Services.build(services.settings.model_copy(update={"ingest_token": None}), services.store)
     async with TestClient(TestServer(create_web_app(unconfigured, create_app(unconfigured)))) as client:
         api = IngestApi(client)
         for method, path, body in EVERY_ENDPOINT:
@@ -183,7 +184,7 @@ async def test_unknown_endpoints_and_methods_answer_in_json(api: IngestApi) -> N
 
 async def test_an_unreachable_database_is_503_with_retry_after(settings: Settings, tmp_path: Path) -> None:
     gone = Store.from_url(f"sqlite+aiosqlite:///{tmp_path}/missing/folder/myplan.db")
-    services = Services(settings, gone)
+    services = Services.build(settings, gone)
     try:
         async with TestClient(TestServer(create_web_app(services, None))) as client:
             answer = await IngestApi(client).post_usage(DEMO_ACCOUNT, reading("voice_minutes", 1, AT))

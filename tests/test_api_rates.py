@@ -10,13 +10,13 @@ from aiohttp.test_utils import TestClient
 
 from bot.api.examples import rate_table_example
 from bot.devtools.fake_slack import FakeSlack
-from bot.linking import redeem_link_code
+from bot.linking.codes import redeem_link_code
 from bot.rates.csvio import to_csv
 from bot.rates.sample import sample_rows
 from store import Store
-from store.tables import AccountRow
-from tests.apiclient import IngestApi
-from tests.slackdriver import SlackDriver, all_text
+from tests.support.alerting import set_alerts_channel
+from tests.support.apiclient import IngestApi
+from tests.support.slackdriver import SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -82,10 +82,7 @@ async def test_bad_json_rows_are_named_by_index(api: IngestApi) -> None:
 async def test_rate_changes_are_announced_in_alerts_channels(
     api: IngestApi, store: Store, fake_slack: FakeSlack
 ) -> None:
-    async with store.db.session() as session:
-        account = await session.get(AccountRow, "demo")
-        assert account is not None
-        account.alerts_channel = "C0ALERTS"
+    await set_alerts_channel(store, "demo", "C0ALERTS")
     assert (await api.call("PUT", "/rates", json_body=rate_table_example())).status == 200
     notice = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C0ALERTS")
     assert "rate" in all_text(notice.params).lower()

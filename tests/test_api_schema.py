@@ -27,12 +27,13 @@ from bot.api.openapi import openapi_document
 from bot.api.routes import endpoints
 from bot.demo import load_demo
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings
+from handlers.services import Services
 from store import Store
 from store.tables import Base
-from tests.conftest import DEMO_NOW, INGEST_TOKEN
-from tests.liveserver import LiveServer
+from tests.conftest import INGEST_TOKEN
+from tests.support.clock import DEMO_NOW
+from tests.support.liveserver import LiveServer
 
 MAX_EXAMPLES = 15
 AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}
@@ -73,7 +74,7 @@ def live_api(backend: str, migrated_url: str, tmp_path_factory: pytest.TempPathF
             ingest_token=SecretStr(INGEST_TOKEN),
             slack_api_url="http://127.0.0.1:9/api/",  # nothing listens: no alerts channel is set anyway
         )
-        return create_web_app(Services(config, store), None), store.close
+        return create_web_app(Services.build(config, store), None), store.close
 
     server = LiveServer(factory)
     base = server.start()

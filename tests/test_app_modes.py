@@ -13,11 +13,11 @@ from alembic.migration import MigrationContext
 from pydantic import SecretStr
 from sqlalchemy.engine import Connection
 
+from bot.app import create_app
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack_app import create_app
-from bot.slack_clients import BOT_SCOPES
+from handlers.services import Services
+from handlers.slack_clients import BOT_SCOPES
 from store import Store
 from store.tables import Base
 
@@ -31,7 +31,7 @@ def test_oauth_mode_needs_both_client_id_and_secret() -> None:
 async def test_single_workspace_mode_needs_the_bot_token(settings: Settings, store: Store) -> None:
     without_token = settings.model_copy(update={"slack_bot_token": None})
     with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
-        create_app(Services(without_token, store))
+        create_app(Services.build(without_token, store))
 
 
 async def test_single_workspace_mode_serves_no_install_pages(services: Services) -> None:

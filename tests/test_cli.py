@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.linking import Linked, redeem_link_code
+from bot.linking.codes import Linked, redeem_link_code
 from store import Store
 
 pytestmark = pytest.mark.usefixtures("backend")

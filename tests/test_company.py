@@ -6,14 +6,16 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from bot.demo import DEMO_ACCOUNT, demo_document
-from bot.devtools.fake_slack import FakeSlack, RecordedCall, validate_view
+from bot.devtools.blockkit import validate_view
+from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import block_actions_payload, block_suggestion_payload, view_submission_payload
-from bot.ids import Action, Block, Callback
-from bot.views.company import FIELD_BLOCKS
-from bot.views.home import HomeTab
+from handlers.company.form import FIELD_BLOCKS
+from handlers.company.ids import Action as CompanyAction
+from handlers.company.ids import Block as CompanyBlock
+from handlers.company.ids import Callback as CompanyCallback
+from handlers.home import HomeTab
 from store import Store
 from store.domain.company import (
     COMPANY_FIELDS,
@@ -26,9 +28,10 @@ from store.domain.company import (
     CompanyInfo,
 )
 from store.errors import StoreUnavailable
-from store.tables import AccountRow
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from tests.support.alerting import set_alerts_channel
+from tests.support.blocks import action_ids
+from tests.support.clock import DEMO_NOW
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -45,8 +48,8 @@ def edit_click(user: str = ADMIN, *, response_url: str | None = None) -> dict[st
     return block_actions_payload(
         team_id=TEAM,
         user_id=user,
-        action_id=Action.COMPANY_EDIT,
-        block_id=Block.COMPANY_ACTIONS,
+        action_id=CompanyAction.COMPANY_EDIT,
+        block_id=CompanyBlock.COMPANY_ACTIONS,
         view=view,
         response_url=response_url,
         trigger_id=f"trigger.{user}",
@@ -88,10 +91,12 @@ def state_of(values: Values) -> dict[str, Any]:
         if field == "country":
             selected = {"text": {"type": "plain_text", "text": value}, "value": value} if value else None
             state[FIELD_BLOCKS[field]] = {
-                Action.COMPANY_COUNTRY: {"type": "external_select", "selected_option": selected}
+                CompanyAction.COMPANY_COUNTRY: {"type": "external_select", "selected_option": selected}
             }
         else:
-            state[FIELD_BLOCKS[field]] = {Action.COMPANY_TEXT: {"type": "plain_text_input", "value": value}}
+            state[FIELD_BLOCKS[field]] = {
+                CompanyAction.COMPANY_TEXT: {"type": "plain_text_input", "value": value}
+            }
     return state
 
 
@@ -128,15 +133,6 @@ async def audit_entries(store: Store) -> int:
     return len(await store.company.history(DEMO_ACCOUNT, limit=100))
 
 
-def buttons(blocks: list[dict[str, Any]]) -> list[str]:
-    return [
-        element["action_id"]
-        for block in blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
-
-
 # --- viewing ---------------------------------------------------------------------------------------------
 
 DEMO_DETAILS = [
@@ -158,7 +154,7 @@ async def test_the_home_tab_shows_the_details_and_administrators_get_edit(
     for detail in DEMO_DETAILS:
         assert detail in text
     assert "Last changed" in text
-    assert buttons(view["blocks"])[-2:] == [Action.COMPANY_EDIT, Action.COMPANY_HISTORY]
+    assert action_ids(view["blocks"])[-2:] == [CompanyAction.COMPANY_EDIT, CompanyAction.COMPANY_HISTORY]
 
 
 async def test_staff_see_the_details_without_edit(slack: SlackDriver) -> None:
@@ -166,7 +162,7 @@ async def test_staff_see_the_details_without_edit(slack: SlackDriver) -> None:
     text = all_text(reply)
     for detail in DEMO_DETAILS:
         assert detail in text
-    assert Action.COMPANY_EDIT not in buttons(reply["blocks"])
+    assert CompanyAction.COMPANY_EDIT not in action_ids(reply["blocks"])
     assert "Only administrators can change" in text
 
 
@@ -174,7 +170,7 @@ async def test_plan_company_gives_administrators_edit(slack: SlackDriver) -> Non
     reply = await slack.run("company")
     assert reply["response_type"] == "ephemeral"
     assert "Mei Ling Chan" in all_text(reply)
-    assert Action.COMPANY_EDIT in buttons(reply["blocks"])
+    assert CompanyAction.COMPANY_EDIT in action_ids(reply["blocks"])
 
 
 async def test_the_edit_modal_is_prefilled_with_required_fields_marked(
@@ -182,7 +178,7 @@ async def test_the_edit_modal_is_prefilled_with_required_fields_marked(
 ) -> None:
     view = await open_editor(slack, fake_slack)
 
-    assert view["callback_id"] == Callback.COMPANY_EDIT
+    assert view["callback_id"] == CompanyCallback.COMPANY_EDIT
     assert json.loads(view["private_metadata"]) == {
         "account_id": DEMO_ACCOUNT,
         "version": (await company(demo)).version,
@@ -205,7 +201,7 @@ async def test_the_edit_modal_is_prefilled_with_required_fields_marked(
         "contact_number": "Contact number *",
         "email": "Email address *",
     }
-    country = blocks[Block.COMPANY_COUNTRY]["element"]
+    country = blocks[CompanyBlock.COMPANY_COUNTRY]["element"]
     assert country["type"] == "external_select"
     assert country["initial_option"]["text"]["text"] == "Hong Kong"
     max_lengths = {
@@ -225,7 +221,7 @@ async def test_plan_company_edit_opens_the_modal(slack: SlackDriver, fake_slack:
     reply = await slack.command("company edit")
     assert reply.status == 200
     opened = await fake_slack.wait_for("views.open")
-    assert opened.params["view"]["callback_id"] == Callback.COMPANY_EDIT
+    assert opened.params["view"]["callback_id"] == CompanyCallback.COMPANY_EDIT
 
 
 async def test_the_country_select_searches_as_you_type(slack: SlackDriver) -> None:
@@ -233,8 +229,8 @@ async def test_the_country_select_searches_as_you_type(slack: SlackDriver) -> No
         payload = block_suggestion_payload(
             team_id=TEAM,
             user_id=ADMIN,
-            action_id=Action.COMPANY_COUNTRY,
-            block_id=Block.COMPANY_COUNTRY,
+            action_id=CompanyAction.COMPANY_COUNTRY,
+            block_id=CompanyBlock.COMPANY_COUNTRY,
             value=query,
         )
         response = await slack.interact(payload)
@@ -379,10 +375,10 @@ async def test_every_failing_field_gets_its_own_message(
     )
     assert answer["response_action"] == "errors"
     assert set(answer["errors"]) == {
-        Block.COMPANY_CONTACT_PERSON,
-        Block.COMPANY_EMAIL,
-        Block.COMPANY_CONTACT_NUMBER,
-        Block.COMPANY_WEBSITE,
+        CompanyBlock.COMPANY_CONTACT_PERSON,
+        CompanyBlock.COMPANY_EMAIL,
+        CompanyBlock.COMPANY_CONTACT_NUMBER,
+        CompanyBlock.COMPANY_WEBSITE,
     }
     assert await company(demo) == before
 
@@ -495,7 +491,7 @@ async def test_a_store_outage_at_submit_keeps_the_modal_open(
     assert answer["response_action"] == "errors"
     assert (
         "can't reach its data store right now, so nothing was saved"
-        in answer["errors"][Block.COMPANY_COUNTRY]
+        in answer["errors"][CompanyBlock.COMPANY_COUNTRY]
     )
 
 
@@ -543,7 +539,7 @@ async def test_staff_cannot_see_the_history(slack: SlackDriver) -> None:
 
 
 async def test_the_history_button_opens_the_history(slack: SlackDriver, fake_slack: FakeSlack) -> None:
-    await slack.click_on_home(Action.COMPANY_HISTORY)
+    await slack.click_on_home(CompanyAction.COMPANY_HISTORY)
     opened = await fake_slack.wait_for("views.open")
     assert "No changes have been made from Slack yet" in all_text(opened.params)
 
@@ -555,17 +551,10 @@ async def test_unknown_company_subcommands_get_help(slack: SlackDriver) -> None:
 # --- the alerts channel ----------------------------------------------------------------------------------
 
 
-async def set_alerts_channel(store: Store, channel: str | None) -> None:
-    async with store.db.session() as session:
-        await session.execute(
-            update(AccountRow).where(AccountRow.id == DEMO_ACCOUNT).values(alerts_channel=channel)
-        )
-
-
 async def test_a_save_is_announced_in_the_alerts_channel(
     slack: SlackDriver, fake_slack: FakeSlack, demo: Store
 ) -> None:
-    await set_alerts_channel(demo, "C0ALERTS")
+    await set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
     fake_slack.users[ADMIN] = {"profile": {"display_name": "mei", "real_name": "Mei Ling Chan"}}
     view = await open_editor(slack, fake_slack)
 
@@ -582,7 +571,7 @@ async def test_without_an_alerts_channel_nothing_is_posted(
     await submit(slack, view, contact_person="No Channel Yet")
     await fake_slack.wait_for("views.publish", where=lambda c: c.params["user_id"] == ADMIN)
 
-    await set_alerts_channel(demo, "C0ALERTS")
+    await set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
     view = await open_editor(slack, fake_slack)
     await submit(slack, view, contact_person="With Channel")
     await fake_slack.wait_for("chat.postMessage")
@@ -595,7 +584,7 @@ async def test_without_an_alerts_channel_nothing_is_posted(
 async def test_a_notice_that_cannot_be_posted_is_explained_to_the_editor(
     slack: SlackDriver, fake_slack: FakeSlack, demo: Store
 ) -> None:
-    await set_alerts_channel(demo, "C0ALERTS")
+    await set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
     fake_slack.fail("chat.postMessage", error="not_in_channel")
     view = await open_editor(slack, fake_slack)
 

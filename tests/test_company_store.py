@@ -94,7 +94,7 @@ async def test_saving_what_is_already_stored_writes_nothing(demo: Store) -> None
 
 async def test_the_first_save_creates_the_information(store: Store) -> None:
     from bot.demo import demo_document
-    from tests.conftest import DEMO_NOW
+    from tests.support.clock import DEMO_NOW
 
     await store.accounts.upsert("bare", demo_document(DEMO_NOW).model_copy(update={"company": None}))
     assert await store.company.get("bare") is None

@@ -8,22 +8,21 @@ from typing import Any
 import pytest
 
 from bot.company import CompanyForm
-from bot.devtools.fake_slack import validate_blocks, validate_message, validate_view
-from bot.ids import Action, Block
-from bot.views.company import (
-    FIELD_BLOCKS,
-    CompanyEditMetadata,
+from bot.devtools.blockkit import validate_blocks, validate_message, validate_view
+from handlers.company.form import FIELD_BLOCKS, CompanyEditMetadata, form_from_info, form_from_state
+from handlers.company.ids import Action as CompanyAction
+from handlers.company.ids import Block as CompanyBlock
+from handlers.company.views import (
     change_notice,
     company_blocks,
     company_message,
     conflict_modal,
     country_options_for,
     edit_modal,
-    form_from_info,
-    form_from_state,
     history_message,
     history_modal,
 )
+from handlers.payloads import ViewState
 from store.domain.company import (
     COMPANY_FIELDS,
     MAX_LENGTHS,
@@ -74,19 +73,25 @@ def message_problems(blocks: list[Any], text: str = "fallback") -> list[str]:
 def test_the_details_are_valid_block_kit(info: CompanyInfo | None, can_edit: bool) -> None:
     message = company_message(info, can_edit=can_edit)
     assert validate_message({"text": message.text, **message.as_kwargs()}, where="test") == []
-    actions = [b for b in company_blocks(info, can_edit=can_edit) if b.block_id == Block.COMPANY_ACTIONS]
+    actions = [
+        b for b in company_blocks(info, can_edit=can_edit) if b.block_id == CompanyBlock.COMPANY_ACTIONS
+    ]
     assert bool(actions) == can_edit
 
 
 def test_the_details_show_names_and_formatted_numbers() -> None:
     [section] = [
-        b.to_dict() for b in company_blocks(INFO, can_edit=False) if b.block_id == Block.COMPANY_DETAILS
+        b.to_dict()
+        for b in company_blocks(INFO, can_edit=False)
+        if b.block_id == CompanyBlock.COMPANY_DETAILS
     ]
     text = "\n".join(field["text"] for field in section["fields"])
     assert "Hong Kong\n18/F, 8 Harbour Road" in text
     assert "+852 2345 6789" in text
     updated = [
-        b.to_dict() for b in company_blocks(INFO, can_edit=False) if b.block_id == Block.COMPANY_UPDATED
+        b.to_dict()
+        for b in company_blocks(INFO, can_edit=False)
+        if b.block_id == CompanyBlock.COMPANY_UPDATED
     ]
     assert "by <@U0ADMIN>" in str(updated)
 
@@ -100,7 +105,7 @@ def test_a_change_from_outside_slack_is_not_a_mention() -> None:
 def test_the_edit_modal_is_valid_and_prefilled(form: CompanyForm) -> None:
     view = edit_modal(form, METADATA).to_dict()
     assert validate_view(view, where="test") == []
-    assert CompanyEditMetadata.parse(view["private_metadata"]) == METADATA
+    assert CompanyEditMetadata.decode(view["private_metadata"]) == METADATA
 
 
 def test_the_form_reads_back_what_the_modal_shows() -> None:
@@ -121,23 +126,25 @@ def test_the_form_reads_back_what_the_modal_shows() -> None:
             state[block["block_id"]] = {
                 element["action_id"]: {"type": "plain_text_input", "value": element.get("initial_value")}
             }
-    assert form_from_state(state) == form_from_info(INFO)
+    assert form_from_state(ViewState(state)) == form_from_info(INFO)
 
 
 def test_missing_or_empty_inputs_read_as_none() -> None:
     state: dict[str, dict[str, Any]] = {
-        Block.COMPANY_COUNTRY: {Action.COMPANY_COUNTRY: {"type": "external_select", "selected_option": None}},
-        Block.COMPANY_EMAIL: {Action.COMPANY_TEXT: {"type": "plain_text_input", "value": None}},
+        CompanyBlock.COMPANY_COUNTRY: {
+            CompanyAction.COMPANY_COUNTRY: {"type": "external_select", "selected_option": None}
+        },
+        CompanyBlock.COMPANY_EMAIL: {CompanyAction.COMPANY_TEXT: {"type": "plain_text_input", "value": None}},
         "someone.elses.block": {"x": {"type": "plain_text_input", "value": "ignored"}},
     }
-    assert form_from_state(state) == CompanyForm()
+    assert form_from_state(ViewState(state)) == CompanyForm()
 
 
 @pytest.mark.parametrize(
     "raw", [None, "", "{}", '{"account_id": "demo"}', '{"account_id": "demo", "version": 1, "x": 1}']
 )
-def test_metadata_that_is_not_ours_parses_as_none(raw: str | None) -> None:
-    assert CompanyEditMetadata.parse(raw) is None
+def test_metadata_that_is_not_ours_decodes_as_none(raw: str | None) -> None:
+    assert CompanyEditMetadata.decode(raw) is None
 
 
 def test_the_conflict_modal_shows_the_differences_and_keeps_the_form() -> None:
@@ -149,7 +156,7 @@ def test_the_conflict_modal_shows_the_differences_and_keeps_the_form() -> None:
     view = conflict_modal(typed, current, yours, METADATA.model_copy(update={"version": 4})).to_dict()
     assert validate_view(view, where="test") == []
     notice = view["blocks"][0]
-    assert notice["block_id"] == Block.COMPANY_CONFLICT
+    assert notice["block_id"] == CompanyBlock.COMPANY_CONFLICT
     assert "<@U0OTHER> saved it" in notice["text"]["text"]
     assert "*Contact person*: Grace &lt;!here&gt; (yours: Ada)" in notice["text"]["text"]
     assert '"version":4' in view["private_metadata"]

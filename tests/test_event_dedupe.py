@@ -11,6 +11,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.app import create_app
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.signing import (
     FORM_CONTENT_TYPE,
@@ -19,15 +20,14 @@ from bot.devtools.signing import (
     signed_headers,
     slash_command_body,
 )
-from bot.event_dedupe import HandledEvents
 from bot.server import create_web_app
-from bot.services import Services
-from bot.slack_app import create_app
+from handlers.event_dedupe import HandledEvents
+from handlers.services import Services
 from store import Store
 from store.clock import utcnow
 from store.errors import StoreUnavailable
-from tests.installs import Http
-from tests.slackdriver import ADMIN, SIGNING_SECRET, TEAM
+from tests.support.installs import Http
+from tests.support.slackdriver import ADMIN, SIGNING_SECRET, TEAM
 
 HOME = {"type": "app_home_opened", "user": ADMIN, "tab": "home", "channel": "D0HOME"}
 
@@ -95,7 +95,7 @@ async def test_events_handled_by_another_process_are_recognised(
     assert (await app.deliver(body)).status == 200
     await fake_slack.wait_for("views.publish")
 
-    async for restarted in start_app(Services(services.settings, services.store)):
+    async for restarted in start_app(Services.build(services.settings, services.store)):
         assert (await restarted.deliver(body, retry=1)).status == 200
         assert restarted.dispatched == []
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from bot.devtools.fake_slack import validate_message, validate_view
-from bot.ids import Action, Block
-from bot.views.features import (
+from bot.devtools.blockkit import validate_message, validate_view
+from handlers.home import HomeTab, home_view
+from handlers.payloads import ViewState
+from handlers.plan.features import (
     MenuChoice,
     MenuVerb,
     feature_section,
@@ -20,20 +20,19 @@ from bot.views.features import (
     menu_choices,
     plan_monitoring_blocks,
 )
-from bot.views.home import HomeTab, home_view
-from bot.views.upgrade import (
+from handlers.upgrade.form import (
     UpgradeForm,
     UpgradeModalMetadata,
     addon_errors,
     cleaned,
-    delivery_message,
-    high_figures,
     locked_features,
     read_upgrade_form,
-    sales_message,
     upgrade_form_errors,
-    upgrade_modal,
 )
+from handlers.upgrade.ids import Action as UpgradeAction
+from handlers.upgrade.ids import Block as UpgradeBlock
+from handlers.upgrade.sales import RequestRef, high_figures, sales_message
+from handlers.upgrade.views import delivery_message, upgrade_modal
 from store.domain.plan import (
     Feature,
     FeatureKey,
@@ -41,8 +40,9 @@ from store.domain.plan import (
     PlanSnapshot,
 )
 from store.domain.upgrades import Delivery, Evidence, UpgradeKind, UpgradeRequest, UpgradeStatus
-from tests.conftest import DEMO_NOW
-from tests.plans import demo_plan
+from tests.support.blocks import action_ids, buttons
+from tests.support.clock import DEMO_NOW
+from tests.support.plans import demo_plan
 
 
 def dashboard(path: str) -> str:
@@ -108,7 +108,7 @@ def test_each_status_says_what_it_means_and_offers_what_the_reader_may_do(
     assert menu_choices(item, is_admin=is_admin) == verbs
     accessory = block.to_dict().get("accessory")
     offered = [o["value"] for o in accessory["options"]] if accessory else []
-    assert offered == [MenuChoice(verb=v, feature=key).value for v in verbs]
+    assert offered == [MenuChoice(verb=v, feature=key).encode() for v in verbs]
 
 
 def test_links_fall_back_and_vanish_with_their_paths() -> None:
@@ -129,10 +129,18 @@ def test_links_fall_back_and_vanish_with_their_paths() -> None:
 
 def test_menu_choices_round_trip_and_reject_anything_else() -> None:
     choice = MenuChoice(verb=MenuVerb.REQUEST_ADDON, feature=FeatureKey.CAMPAIGNS)
-    assert MenuChoice.parse(choice.value) == choice
-    for garbage in ["", "addon", "addon:nothing", "delete:campaigns"]:
-        with pytest.raises(ValidationError):
-            MenuChoice.parse(garbage)
+    assert MenuChoice.decode(choice.encode()) == choice
+    for garbage in [
+        "",
+        "addon",
+        "addon:nothing",
+        "delete:campaigns",
+        "addon:campaigns",  # as an older version drew it
+        '{"verb": "addon"}',
+        '{"verb": "addon", "feature": "nothing"}',
+        '{"verb": "delete", "feature": "campaigns"}',
+    ]:
+        assert MenuChoice.decode(garbage) is None, garbage
 
 
 # ---------------------------------------------------------------------------------------- the modal
@@ -146,11 +154,15 @@ def test_the_modal_shows_the_fields_the_kind_needs() -> None:
     plan = demo_plan()
     meta = UpgradeModalMetadata(account_id="demo")
     empty = upgrade_modal(plan, UpgradeForm(), meta).to_dict()
-    assert blocks_of(empty)[1:] == [Block.UPGRADE_KIND, Block.UPGRADE_NOTE]
-    assert UpgradeModalMetadata.parse(empty["private_metadata"]) == meta
+    assert blocks_of(empty)[1:] == [UpgradeBlock.UPGRADE_KIND, UpgradeBlock.UPGRADE_NOTE]
+    assert UpgradeModalMetadata.decode(empty["private_metadata"]) == meta
 
     voice = upgrade_modal(plan, UpgradeForm(kind=UpgradeKind.VOICE_MINUTES, quantity=500), meta).to_dict()
-    assert blocks_of(voice)[1:] == [Block.UPGRADE_KIND, Block.UPGRADE_QUANTITY, Block.UPGRADE_NOTE]
+    assert blocks_of(voice)[1:] == [
+        UpgradeBlock.UPGRADE_KIND,
+        UpgradeBlock.UPGRADE_QUANTITY,
+        UpgradeBlock.UPGRADE_NOTE,
+    ]
     quantity = voice["blocks"][2]
     assert quantity["label"]["text"] == "How many more minutes?"
     assert quantity["element"]["initial_value"] == "500"
@@ -175,18 +187,19 @@ def test_unlocking_is_not_offered_when_nothing_is_locked() -> None:
 
 
 def test_metadata_that_is_not_ours_reads_as_none() -> None:
-    assert UpgradeModalMetadata.parse("") is None
-    assert UpgradeModalMetadata.parse("not json") is None
-    assert UpgradeModalMetadata.parse('{"account": "demo"}') is None
+    assert UpgradeModalMetadata.decode("") is None
+    assert UpgradeModalMetadata.decode("not json") is None
+    assert UpgradeModalMetadata.decode('{"account": "demo"}') is None
 
 
-def state(**fields: Any) -> dict[str, Any]:
+def state(**fields: Any) -> ViewState:
     values: dict[str, Any] = {}
     for name, value in fields.items():
-        block, action = getattr(Block, f"UPGRADE_{name.upper()}"), getattr(Action, f"UPGRADE_{name.upper()}")
+        block = getattr(UpgradeBlock, f"UPGRADE_{name.upper()}")
+        action = getattr(UpgradeAction, f"UPGRADE_{name.upper()}")
         element = {"selected_option": {"value": value}} if name in ("kind", "feature") else {"value": value}
         values[block] = {action: element}
-    return {"values": values}
+    return ViewState(values)
 
 
 def test_the_form_is_read_into_a_model_with_errors_by_field() -> None:
@@ -196,26 +209,26 @@ def test_the_form_is_read_into_a_model_with_errors_by_field() -> None:
         state(kind="everything", quantity="-3", feature="teleporter", note="x" * 1001)
     )
     assert set(errors) == {
-        Block.UPGRADE_KIND,
-        Block.UPGRADE_QUANTITY,
-        Block.UPGRADE_FEATURE,
-        Block.UPGRADE_NOTE,
+        UpgradeBlock.UPGRADE_KIND,
+        UpgradeBlock.UPGRADE_QUANTITY,
+        UpgradeBlock.UPGRADE_FEATURE,
+        UpgradeBlock.UPGRADE_NOTE,
     }
-    assert read_upgrade_form({}) == (UpgradeForm(), {})
+    assert read_upgrade_form(ViewState({})) == (UpgradeForm(), {})
 
 
 def test_a_request_must_make_sense_for_the_plan() -> None:
     plan = demo_plan()
-    assert upgrade_form_errors(UpgradeForm()) == {Block.UPGRADE_KIND: "Choose what you need."}
+    assert upgrade_form_errors(UpgradeForm()) == {UpgradeBlock.UPGRADE_KIND: "Choose what you need."}
     assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.STAFF_LICENCES)) == {
-        Block.UPGRADE_QUANTITY: "Enter how many licences you need."
+        UpgradeBlock.UPGRADE_QUANTITY: "Enter how many licences you need."
     }
-    assert Block.UPGRADE_FEATURE in upgrade_form_errors(UpgradeForm(kind=UpgradeKind.FEATURE))
+    assert UpgradeBlock.UPGRADE_FEATURE in upgrade_form_errors(UpgradeForm(kind=UpgradeKind.FEATURE))
     campaigns = UpgradeForm(kind=UpgradeKind.FEATURE, feature=FeatureKey.CAMPAIGNS)
     assert upgrade_form_errors(campaigns) == addon_errors(campaigns, plan) == {}
     unlocked = next(f.key for f in plan.features if f.key not in locked_features(plan))
     assert addon_errors(campaigns.model_copy(update={"feature": unlocked}), plan) == {
-        Block.UPGRADE_FEATURE: f"{unlocked.info.name} is not a locked feature of your plan."
+        UpgradeBlock.UPGRADE_FEATURE: f"{unlocked.info.name} is not a locked feature of your plan."
     }
     assert upgrade_form_errors(UpgradeForm(kind=UpgradeKind.PLAN)) == {}
     assert addon_errors(UpgradeForm(kind=UpgradeKind.PLAN), plan) == {}
@@ -272,13 +285,16 @@ def test_nothing_high_is_said_plainly() -> None:
 def test_the_sales_buttons_follow_the_status() -> None:
     def actions(r: UpgradeRequest) -> list[str]:
         blocks = sales_message(r).as_kwargs()["blocks"]
-        found = [b for b in blocks if b.get("block_id") == Block.SALES_ACTIONS]
-        return [e["action_id"] for e in found[0]["elements"]] if found else []
+        return action_ids([b for b in blocks if b.get("block_id") == UpgradeBlock.SALES_ACTIONS])
 
     later = DEMO_NOW + timedelta(hours=1)
-    assert actions(request()) == [Action.UPGRADE_ACKNOWLEDGE, Action.UPGRADE_DONE]
+    assert actions(request()) == [UpgradeAction.UPGRADE_ACKNOWLEDGE, UpgradeAction.UPGRADE_DONE]
+    # Both buttons name the request they are about.
+    assert [e["value"] for e in buttons(sales_message(request()).as_kwargs())] == [
+        RequestRef(id="UR-0123456789").encode()
+    ] * 2
     acked = request(status=UpgradeStatus.ACKNOWLEDGED, acknowledged_by="U0S", acknowledged_at=later)
-    assert actions(acked) == [Action.UPGRADE_DONE]
+    assert actions(acked) == [UpgradeAction.UPGRADE_DONE]
     assert "Acknowledged by <@U0S>" in json.dumps(sales_message(acked).as_kwargs())
     assert actions(request(status=UpgradeStatus.DONE, done_by="U0S", done_at=later)) == []
 

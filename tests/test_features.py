@@ -8,10 +8,16 @@ import pytest
 
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.signing import block_actions_payload
-from bot.ids import Action, Block, Callback
-from bot.views.home import HomeTab
+from handlers.home import HomeTab
+from handlers.plan.features import MenuChoice, MenuVerb
+from handlers.plan.ids import FEATURE_BLOCK
+from handlers.plan.ids import Action as PlanAction
+from handlers.plan.ids import Block as PlanBlock
+from handlers.upgrade.ids import Action as UpgradeAction
+from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
-from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from store.domain.plan import FeatureKey
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -23,7 +29,7 @@ def home_opened(user: str = ADMIN, tab: str = "home") -> dict[str, object]:
 
 
 def feature_block(blocks: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return next(b for b in blocks if b.get("block_id") == f"{Block.FEATURE}.{key}")
+    return next(b for b in blocks if b.get("block_id") == FEATURE_BLOCK.id(key))
 
 
 def menu(blocks: list[dict[str, Any]], key: str) -> list[tuple[str, str | None]]:
@@ -31,13 +37,13 @@ def menu(blocks: list[dict[str, Any]], key: str) -> list[tuple[str, str | None]]
     return [(o["text"]["text"], o.get("url")) for o in accessory["options"]] if accessory else []
 
 
-def menu_click(value: str, *, user: str = ADMIN, **kwargs: Any) -> dict[str, Any]:
+def menu_click(choice: MenuChoice, *, user: str = ADMIN, **kwargs: Any) -> dict[str, Any]:
     return block_actions_payload(
         team_id=TEAM,
         user_id=user,
-        action_id=Action.FEATURE_MENU,
+        action_id=PlanAction.FEATURE_MENU,
         action_type="overflow",
-        selected_option={"value": value, "text": {"type": "plain_text", "text": value}},
+        selected_option={"value": choice.encode(), "text": {"type": "plain_text", "text": choice.verb.label}},
         **kwargs,
     )
 
@@ -52,8 +58,9 @@ async def test_opening_the_home_publishes_plan_monitoring_with_both_feature_grou
     assert "3,960 of 5,000 min" in text
     assert "Where your customers come from" in text
     assert "How your staff engage with your customers" in text
-    upgrade = next(b for b in view["blocks"] if b.get("block_id") == Block.PLAN_ACTIONS)
-    assert [e["action_id"] for e in upgrade["elements"]] == [Action.PLAN_UPGRADE]  # no Share on the Home
+    upgrade = next(b for b in view["blocks"] if b.get("block_id") == PlanBlock.PLAN_ACTIONS)
+    # No Share on the Home.
+    assert [e["action_id"] for e in upgrade["elements"]] == [UpgradeAction.UPGRADE_OPEN]
     assert len(view["blocks"]) <= 100
 
 
@@ -120,7 +127,7 @@ async def test_tab_clicks_publish_the_other_tabs_without_the_features(
     for count, tab in enumerate([HomeTab.COMPANY, HomeTab.RATES, HomeTab.PLAN], start=1):
         await slack.click_tab(tab)
         view = (await fake_slack.wait_for("views.publish", count=count)).params["view"]
-        has_features = any(b.get("block_id", "").startswith(f"{Block.FEATURE}.") for b in view["blocks"])
+        has_features = any(FEATURE_BLOCK.suffix_of(b.get("block_id", "")) is not None for b in view["blocks"])
         assert has_features == (tab == HomeTab.PLAN), tab
 
 
@@ -131,21 +138,28 @@ async def test_a_messages_tab_open_publishes_nothing(slack: SlackDriver, fake_sl
 
 
 @pytest.mark.parametrize(
-    "value",
-    ["create:virtual_numbers", "manage:directory", "configure:omnichannels", "manage:external_contacts"],
+    "choice",
+    [
+        MenuChoice(verb=MenuVerb.CREATE, feature=FeatureKey.VIRTUAL_NUMBERS),
+        MenuChoice(verb=MenuVerb.MANAGE, feature=FeatureKey.DIRECTORY),
+        MenuChoice(verb=MenuVerb.CONFIGURE, feature=FeatureKey.OMNICHANNELS),
+        MenuChoice(verb=MenuVerb.MANAGE, feature=FeatureKey.EXTERNAL_CONTACTS),
+    ],
+    ids=lambda choice: f"{choice.verb.value}:{choice.feature.value}",
 )
 async def test_dashboard_link_clicks_are_acked_and_change_nothing(
-    slack: SlackDriver, fake_slack: FakeSlack, store: Store, value: str
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, choice: MenuChoice
 ) -> None:
     audit_before = await store.audit.recent("demo")
-    response = await slack.interact(menu_click(value, view={"type": "home", "id": "V0HOME"}))
+    response = await slack.interact(menu_click(choice, view={"type": "home", "id": "V0HOME"}))
     assert response.status == 200
     assert await response.text() == ""
     # A later click on the same menu that does act (Request add-on opens the modal): the link click's
     # work had its turn before it, so whatever that did is recorded by now.
-    await slack.interact(menu_click("addon:campaigns", view={"type": "home", "id": "V0HOME"}))
+    addon = MenuChoice(verb=MenuVerb.REQUEST_ADDON, feature=FeatureKey.CAMPAIGNS)
+    await slack.interact(menu_click(addon, view={"type": "home", "id": "V0HOME"}))
     await fake_slack.wait_for(
-        "views.open", where=lambda c: c.params["view"].get("callback_id") == Callback.UPGRADE
+        "views.open", where=lambda c: c.params["view"].get("callback_id") == UpgradeCallback.UPGRADE
     )
     assert [c.method for c in fake_slack.calls if c.method not in ("auth.test", "users.info")] == [
         "views.open"
@@ -156,12 +170,12 @@ async def test_dashboard_link_clicks_are_acked_and_change_nothing(
 
 async def test_share_in_channel_posts_the_summary_visibly(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     reply = await slack.run("", user=STAFF)
-    share = next(b for b in reply["blocks"] if b.get("block_id") == Block.PLAN_ACTIONS)
-    assert [e["action_id"] for e in share["elements"]] == [Action.PLAN_UPGRADE, Action.PLAN_SHARE]
+    share = next(b for b in reply["blocks"] if b.get("block_id") == PlanBlock.PLAN_ACTIONS)
+    assert [e["action_id"] for e in share["elements"]] == [UpgradeAction.UPGRADE_OPEN, PlanAction.PLAN_SHARE]
 
     url = fake_slack.new_response_url()
     click = block_actions_payload(
-        team_id=TEAM, user_id=STAFF, action_id=Action.PLAN_SHARE, value="share", response_url=url
+        team_id=TEAM, user_id=STAFF, action_id=PlanAction.PLAN_SHARE, response_url=url
     )
     await slack.interact(click)
     shared = (await fake_slack.wait_for("response_url", where=lambda c: c.url == url)).params

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.devtools.fake_slack import FakeSlack
-from bot.views.home import HomeTab
-from tests.slackdriver import ADMIN, SlackDriver, all_text
+from handlers.home import HomeTab
+from tests.support.slackdriver import ADMIN, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 

@@ -9,15 +9,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.demo import DEMO_ACCOUNT
-from bot.linking import issue_link_code, redeem_link_code
+from bot.linking.codes import issue_link_code, redeem_link_code
 from store import Store
 from store.cache import SECONDS, HotReads
-from tests.slackdriver import ADMIN, STAFF, TEAM
+from tests.support.slackdriver import ADMIN, STAFF, TEAM
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 
-class Clock:
+class CacheTimer:
+    """The copies' timer: seconds as `time.monotonic` counts them (not a datetime clock like conftest's
+    `clock`), moved by the test instead of waited for."""
+
     def __init__(self) -> None:
         self.now = 0.0
 
@@ -26,14 +29,14 @@ class Clock:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def cache_timer() -> CacheTimer:
+    return CacheTimer()
 
 
 @pytest.fixture
-async def this(database_url: str, clock: Clock) -> AsyncIterator[Store]:
-    """This process's store, its copies timed by `clock`."""
-    store = Store(Store.from_url(database_url).db, HotReads(timer=clock))
+async def this(database_url: str, cache_timer: CacheTimer) -> AsyncIterator[Store]:
+    """This process's store, its copies timed by `cache_timer`."""
+    store = Store(Store.from_url(database_url).db, HotReads(timer=cache_timer))
     yield store
     await store.close()
 
@@ -60,17 +63,17 @@ async def test_own_writes_show_at_once(this: Store) -> None:
 
 
 async def test_another_processes_writes_show_within_the_time_to_live(
-    this: Store, other: Store, clock: Clock
+    this: Store, other: Store, cache_timer: CacheTimer
 ) -> None:
     assert await this.admins.is_admin(DEMO_ACCOUNT, ADMIN)
     assert await this.workspaces.account_for_team(TEAM) == DEMO_ACCOUNT
     assert await other.admins.remove(DEMO_ACCOUNT, ADMIN)
     assert await other.workspaces.unlink(TEAM)
 
-    clock.now += SECONDS - 1
+    cache_timer.now += SECONDS - 1
     assert await this.admins.is_admin(DEMO_ACCOUNT, ADMIN)
     assert await this.workspaces.account_for_team(TEAM) == DEMO_ACCOUNT
-    clock.now += 1
+    cache_timer.now += 1
     assert not await this.admins.is_admin(DEMO_ACCOUNT, ADMIN)
     assert await this.workspaces.account_for_team(TEAM) is None
 

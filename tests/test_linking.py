@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo import demo_document
-from bot.devtools.fake_slack import FakeSlack, validate_message
-from bot.linking import (
+from bot.devtools.blockkit import validate_message
+from bot.devtools.fake_slack import FakeSlack
+from bot.linking.codes import (
     ALPHABET,
     CODE_LIFETIME,
     CodeUsed,
@@ -24,15 +25,17 @@ from bot.linking import (
     normalized,
     redeem_link_code,
 )
-from bot.views.common import Message
-from bot.views.linking import link_usage_message, linked_message, welcome_message
+from handlers.errors import message_for
+from handlers.installation.views import welcome_message
+from handlers.linking.views import link_usage_message, linked_message
+from handlers.messages import Message
 from store import Store
 from store.clock import utcnow
 from store.domain.linking import LinkOutcome
 from store.errors import NotFound, StoreUnavailable
 from store.tables import LinkCodeRow
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import SlackDriver, all_text
+from tests.support.clock import DEMO_NOW
+from tests.support.slackdriver import SlackDriver, all_text
 
 NEW_TEAM = "T0NEWCO"
 BOSS = "U0BOSS"
@@ -102,7 +105,7 @@ async def test_no_code_for_an_unknown_account(store: Store) -> None:
         link_usage_message(),
         welcome_message(linked=False),
         welcome_message(linked=True),
-        TooManyWrongCodes(DEMO_NOW).message(),
+        message_for(TooManyWrongCodes(DEMO_NOW)),
     ],
 )
 def test_linking_messages_are_valid_block_kit_with_fallback_text(message: Message) -> None:

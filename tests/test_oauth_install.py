@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.devtools.fake_slack import FakeSlack
-from bot.services import Services
-from bot.slack_clients import BOT_SCOPES
+from handlers.services import Services
+from handlers.slack_clients import BOT_SCOPES
 from store import Store
 from store.tables import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from tests.conftest import CLIENT_ID
-from tests.installs import Http, install, install_page, oauth_answer, oauth_redirect
-from tests.slackdriver import ADMIN, TEAM, SlackDriver, all_text
+from tests.support.installs import Http, install, install_page, oauth_answer, oauth_redirect
+from tests.support.slackdriver import ADMIN, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.oauth
 

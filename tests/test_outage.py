@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.engine import make_url
 
 from bot.devtools.fake_slack import FakeSlack
-from tests.dbproxy import TcpProxy
-from tests.installs import install
-from tests.slackdriver import TEAM, SlackDriver, all_text
+from tests.support.dbproxy import TcpProxy
+from tests.support.installs import install
+from tests.support.slackdriver import TEAM, SlackDriver, all_text
 
 
 class Outage:

@@ -10,7 +10,7 @@ import pytest
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.signing import slash_command_body
 from store import Store
-from tests.slackdriver import STAFF, SlackDriver, all_text
+from tests.support.slackdriver import STAFF, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -85,7 +85,7 @@ async def test_bad_signatures_are_refused_without_calling_slack(
 
 async def test_each_workspace_sees_only_its_own_account(slack: SlackDriver, store: Store) -> None:
     from bot.demo import demo_document
-    from tests.conftest import DEMO_NOW
+    from tests.support.clock import DEMO_NOW
 
     other = demo_document(DEMO_NOW).model_copy(update={"company_name": "Other Co", "plan_name": "Essentials"})
     await store.accounts.upsert("other", other)

@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.usage import percent_used, usage_bar, whole_percent
-from bot.views.common import money, quantity, slack_date
-from bot.views.plan import plan_message
+from bot.plan.usage import percent_used, quantity, usage_bar, whole_percent
+from handlers.messages import money, slack_date
+from handlers.plan.views import plan_message
 from store.domain.plan import Meter
-from tests.plans import demo_plan
+from tests.support.plans import demo_plan
 
 
 def test_plan_message_is_valid_block_kit() -> None:

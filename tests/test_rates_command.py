@@ -11,22 +11,14 @@ import pytest
 
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.signing import block_actions_payload
-from bot.ids import Action
 from bot.rates import RateIndex, RateRow, format_usd, sample_rows
+from handlers.rates.ids import LOOKUP_BUTTON
+from handlers.rates.ids import Action as RatesAction
 from store import Store
-from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from tests.support.blocks import buttons
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
 
 SAMPLE = {row.iso_code: row for row in sample_rows()}
-
-
-def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        element
-        for block in params.get("blocks") or []
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["type"] == "button"
-    ]
 
 
 def button(params: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -103,7 +95,7 @@ async def test_destinations_and_numbers_are_resolved(
     for fragment in expected:
         assert fragment in text, (query, fragment, text)
     assert reply["response_type"] == "ephemeral"
-    assert button(reply, Action.RATES_SHARE)
+    assert button(reply, RatesAction.RATES_SHARE)
     assert "Landline" in text
     assert "Mobile" in text
     assert "SMS" in text
@@ -133,7 +125,7 @@ async def test_a_toll_free_number_offers_the_countrys_regular_rates(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     reply = await rates(slack, "+1 800 555 0123")
-    [regular] = [b for b in buttons(reply) if b["action_id"].startswith(Action.RATES_LOOKUP)]
+    [regular] = [b for b in buttons(reply) if LOOKUP_BUTTON.pattern.match(b["action_id"])]
     assert "United States" in regular["text"]["text"]
     assert "United States" in all_text(await click(slack, fake_slack, regular))
 
@@ -149,7 +141,7 @@ async def test_garbage_gets_a_clear_no(slack: SlackDriver, query: str) -> None:
     assert "No rate for" in text or "/rates Hong Kong" in text
     assert "/min" not in text
     assert len(text) < 3000
-    assert not [b for b in buttons(reply) if b["action_id"] == Action.RATES_SHARE]
+    assert not [b for b in buttons(reply) if b["action_id"] == RatesAction.RATES_SHARE]
 
 
 async def test_user_text_is_escaped_never_a_mention(slack: SlackDriver) -> None:
@@ -164,7 +156,7 @@ async def test_nothing_matching_names_the_closest_destinations(
 ) -> None:
     reply = await rates(slack, "banana")
     assert "No rate for “banana”" in all_text(reply)
-    choices = [b for b in buttons(reply) if b["action_id"].startswith(Action.RATES_LOOKUP)]
+    choices = [b for b in buttons(reply) if LOOKUP_BUTTON.pattern.match(b["action_id"])]
     assert 1 <= len(choices) <= 3
     closest = await click(slack, fake_slack, choices[0])
     assert choices[0]["text"]["text"].split(" ", 1)[1] in all_text(closest)
@@ -180,7 +172,7 @@ async def test_an_ambiguous_name_offers_buttons_that_look_up_the_choice(
 ) -> None:
     reply = await rates(slack, "virgin islands 10 min")
     assert "Which one did you mean?" in all_text(reply)
-    choices = [b for b in buttons(reply) if b["action_id"].startswith(Action.RATES_LOOKUP)]
+    choices = [b for b in buttons(reply) if LOOKUP_BUTTON.pattern.match(b["action_id"])]
     assert 2 <= len(choices) <= 5
     assert len({b["action_id"] for b in choices}) == len(choices)
     us = next(b for b in choices if "U.S. Virgin Islands" in b["text"]["text"])
@@ -262,7 +254,7 @@ async def test_share_posts_the_answer_visibly_naming_who_shared_it(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     reply = await rates(slack, "+44 20 7946 0018 5 min", user=STAFF)
-    shared = await click(slack, fake_slack, button(reply, Action.RATES_SHARE), user=STAFF)
+    shared = await click(slack, fake_slack, button(reply, RatesAction.RATES_SHARE), user=STAFF)
     assert shared["response_type"] == "in_channel"
     text = all_text(shared)
     assert f"Shared by <@{STAFF}>" in text
@@ -318,5 +310,5 @@ async def test_the_index_is_built_once_per_version_and_imports_are_seen(
 
 
 async def test_a_button_from_an_older_version_is_explained(slack: SlackDriver, fake_slack: FakeSlack) -> None:
-    stale = {"action_id": Action.RATES_SHARE, "value": "uk"}  # not the JSON this version writes
+    stale = {"action_id": RatesAction.RATES_SHARE, "value": "uk"}  # not the JSON this version writes
     assert "That button is out of date" in all_text(await click(slack, fake_slack, stale))

@@ -16,11 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.rates import HEADER_LINE, RateFileError, RateRow, sample_rows, to_csv
-from bot.rates.updates import import_rates, single_client
+from handlers.rates.announce import import_rates
+from handlers.slack_clients import single_client
 from store import Store
-from store.tables import AccountRow
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import all_text
+from tests.support.alerting import set_alerts_channel
+from tests.support.clock import DEMO_NOW
+from tests.support.slackdriver import all_text
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -186,13 +187,6 @@ def test_demo_keeps_an_imported_table(env: dict[str, str], tmp_path: Path) -> No
 
 
 # -- change announcements -----------------------------------------------------------------------------------
-
-
-async def set_alerts_channel(store: Store, account_id: str, channel: str | None) -> None:
-    async with store.db.session() as session:
-        account = await session.get(AccountRow, account_id)
-        assert account is not None
-        account.alerts_channel = channel
 
 
 async def test_the_cli_announces_changes_in_the_alerts_channel(

@@ -12,7 +12,8 @@ from bot.rates import SAMPLE_LABEL, RateRow, sample_rows
 from store import Store
 from store.domain.rates import RatesHomeState
 from store.errors import NotFound
-from tests.conftest import DEMO_NOW
+from tests.support.alerting import set_alerts_channel
+from tests.support.clock import DEMO_NOW
 
 DAY = date(2026, 12, 1)
 
@@ -100,18 +101,9 @@ async def test_account_terms_and_alerts_targets(demo: Store) -> None:
         await demo.rates.account_terms("nobody")
 
     assert await demo.rates.alerts_targets() == []  # the demo account has no alerts channel
-    await _set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
+    await set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
     [target] = await demo.rates.alerts_targets()
     assert (target.account_id, target.team_id, target.channel) == (DEMO_ACCOUNT, "T0DEMO", "C0ALERTS")
-
-
-async def _set_alerts_channel(store: Store, account_id: str, channel: str) -> None:
-    from store.tables import AccountRow
-
-    async with store.db.session() as session:
-        account = await session.get(AccountRow, account_id)
-        assert account is not None
-        account.alerts_channel = channel
 
 
 async def test_home_state_is_per_user(store: Store) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.devtools.fake_slack import validate_blocks, validate_message
+from bot.devtools.blockkit import validate_blocks, validate_message
 from bot.rates import (
     CallDuration,
     RateIndex,
@@ -19,22 +19,11 @@ from bot.rates import (
     sample_rows,
     synthetic_rows,
 )
-from bot.views.home import MAX_HOME_BLOCKS, HomeTab, home_view
-from bot.views.rates import (
-    PAGE_SIZE,
-    LookupValue,
-    PageValue,
-    RateAnswer,
-    RatesTab,
-    destination_options,
-    escape,
-    flag,
-    largest_increases,
-    quantity_text,
-    rate_changes_message,
-    rate_message,
-    rates_tab_blocks,
-)
+from handlers.home import MAX_HOME_BLOCKS, HomeTab, home_view
+from handlers.messages import escape
+from handlers.rates.announce import largest_increases, rate_changes_message
+from handlers.rates.home_tab import PAGE_SIZE, PageValue, RatesTab, destination_options, rates_tab_blocks
+from handlers.rates.views import LookupValue, RateAnswer, flag, quantity_text, rate_message
 from store.domain.rates import RateChanges, RateImport, RateTableInfo, diff_tables
 
 INDEX = RateIndex.build(sample_rows())

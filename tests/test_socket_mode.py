@@ -15,8 +15,8 @@ from bot.devtools.fake_slack import SOCKET_ACK, SOCKET_CONNECT, SOCKET_PING, Fak
 from bot.devtools.signing import slash_command_body
 from bot.runner import build_web_app
 from bot.settings import Settings
-from tests.installs import Http
-from tests.slackdriver import ADMIN, TEAM, all_text
+from tests.support.installs import Http
+from tests.support.slackdriver import ADMIN, TEAM, all_text
 
 
 @pytest.fixture

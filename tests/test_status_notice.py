@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from bot.api.errors import field_name, from_validation_error
 from bot.api.models import UsageBatch
-from bot.devtools.fake_slack import validate_message
-from bot.views.status_notice import status_notice
+from bot.devtools.blockkit import validate_message
+from handlers.plan.status_notice import status_notice
 from store.domain.account import FeatureStatusChange
 from store.domain.plan import Account, Feature, FeatureKey, FeatureStatus
 

@@ -12,7 +12,7 @@ from store import Store
 from store.domain.plan import FeatureStatus, Meter
 from store.errors import NotFound
 from store.usage import Reading
-from tests.conftest import DEMO_NOW
+from tests.support.clock import DEMO_NOW
 
 
 async def test_demo_has_every_feature_status_and_an_allowance_just_under_80(demo: Store) -> None:

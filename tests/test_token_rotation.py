@@ -14,13 +14,13 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
 from bot.devtools.fake_slack import TOKEN_LIFETIME_SECONDS, FakeSlack, RecordedCall
-from bot.services import Services
 from bot.settings import Settings
-from bot.slack_clients import Installations, client_with_token
+from handlers.services import Services
+from handlers.slack_clients import Installations, client_with_token
 from store import Store
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.installs import Http, install
-from tests.slackdriver import ADMIN, TEAM, SlackDriver
+from tests.support.installs import Http, install
+from tests.support.slackdriver import ADMIN, TEAM, SlackDriver
 
 pytestmark = [pytest.mark.oauth, pytest.mark.usefixtures("demo")]
 
@@ -83,7 +83,7 @@ async def test_the_notifier_refreshes_the_token_before_it_posts(
     http: Http, fake_slack: FakeSlack, settings: Settings, store: Store
 ) -> None:
     old = await installed_about_to_expire(http, fake_slack)
-    worker = Services(settings, store)  # the notifier's process
+    worker = Services.build(settings, store)  # the notifier's process
 
     clients = await asyncio.gather(*(worker.slack.client_for_team(TEAM) for _ in range(4)))
     assert all(client is not None for client in clients)
@@ -104,7 +104,7 @@ async def test_a_token_another_process_refreshed_meanwhile_is_used(
     await installed_about_to_expire(http, fake_slack)
     web = installations_of(services)
     stale = await web.find(TEAM)
-    worker = Services(settings, store)
+    worker = Services.build(settings, store)
     refreshed = await worker.slack.client_for_team(TEAM)  # the worker refreshed it: "xoxe-1-first" is spent
     assert refreshed is not None
     # The web process read the installation just before the worker saved its refresh.

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bot.devtools.fake_slack import FakeSlack
-from bot.services import Services
-from bot.slack_clients import Installations
+from handlers.services import Services
+from handlers.slack_clients import Installations
 from store import Store
-from tests.installs import Http, install
-from tests.slackdriver import TEAM, SlackDriver, all_text
+from tests.support.installs import Http, install
+from tests.support.slackdriver import TEAM, SlackDriver, all_text
 
 
 def removals(installations: Installations) -> asyncio.Queue[str | None]:

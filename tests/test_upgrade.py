@@ -11,14 +11,20 @@ import pytest
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import block_actions_payload, view_submission_payload
-from bot.ids import Action, Block, Callback
 from bot.settings import Settings
+from handlers.plan.features import MenuChoice, MenuVerb
+from handlers.plan.ids import Action as PlanAction
+from handlers.upgrade.ids import Action as UpgradeAction
+from handlers.upgrade.ids import Block as UpgradeBlock
+from handlers.upgrade.ids import Callback as UpgradeCallback
+from handlers.upgrade.sales import RequestRef
 from store import Store
 from store.domain.account import FeatureDoc
 from store.domain.plan import FeatureKey, FeatureStatus
 from store.domain.upgrades import Delivery, UpgradeStatus
-from tests.conftest import DEMO_NOW
-from tests.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from tests.support.blocks import action_ids
+from tests.support.clock import DEMO_NOW
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -54,17 +60,21 @@ def submission(
 ) -> dict[str, Any]:
     """A view_submission of the modal `view` (as opened), filled in as given."""
     state: dict[str, Any] = {
-        Block.UPGRADE_KIND: {Action.UPGRADE_KIND: select(kind) if kind else {"type": "static_select"}},
-        Block.UPGRADE_NOTE: {Action.UPGRADE_NOTE: note},
+        UpgradeBlock.UPGRADE_KIND: {
+            UpgradeAction.UPGRADE_KIND: select(kind) if kind else {"type": "static_select"}
+        },
+        UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: note},
     }
     if quantity is not None:
-        state[Block.UPGRADE_QUANTITY] = {Action.UPGRADE_QUANTITY: {"type": "number_input", "value": quantity}}
+        state[UpgradeBlock.UPGRADE_QUANTITY] = {
+            UpgradeAction.UPGRADE_QUANTITY: {"type": "number_input", "value": quantity}
+        }
     if feature is not None:
-        state[Block.UPGRADE_FEATURE] = {Action.UPGRADE_FEATURE: select(feature)}
+        state[UpgradeBlock.UPGRADE_FEATURE] = {UpgradeAction.UPGRADE_FEATURE: select(feature)}
     return view_submission_payload(
         team_id=team,
         user_id=user,
-        callback_id=Callback.UPGRADE,
+        callback_id=UpgradeCallback.UPGRADE,
         state_values=state,
         private_metadata=view["private_metadata"],
         blocks=view["blocks"],
@@ -74,7 +84,9 @@ def submission(
 async def open_modal(slack: SlackDriver, fake_slack: FakeSlack, **kwargs: Any) -> dict[str, Any]:
     """Click Upgrade (on a `/plan` reply) and return the modal it opened."""
     assert (
-        await slack.interact(click(Action.PLAN_UPGRADE, response_url=fake_slack.new_response_url(), **kwargs))
+        await slack.interact(
+            click(UpgradeAction.UPGRADE_OPEN, response_url=fake_slack.new_response_url(), **kwargs)
+        )
     ).status == 200
     opened = await fake_slack.wait_for("views.open")
     view: dict[str, Any] = opened.params["view"]
@@ -101,9 +113,10 @@ def block_ids(view_or_message: dict[str, Any]) -> list[str]:
     return [b.get("block_id", "") for b in view_or_message["blocks"]]
 
 
-def buttons(message: dict[str, Any]) -> list[str]:
-    actions = next(b for b in message["blocks"] if b.get("block_id") == Block.SALES_ACTIONS)
-    return [e["action_id"] for e in actions["elements"]] if actions else []
+def sales_actions(message: dict[str, Any]) -> list[str]:
+    """The action ids of the buttons in a sales post's actions block."""
+    actions = next(b for b in message["blocks"] if b.get("block_id") == UpgradeBlock.SALES_ACTIONS)
+    return action_ids([actions])
 
 
 async def link_other_account(store: Store, features: dict[FeatureKey, FeatureDoc] | None = None) -> None:
@@ -122,17 +135,19 @@ async def test_upgrade_request_reaches_sales_with_evidence_and_sales_replies(
     slack: SlackDriver, fake_slack: FakeSlack, store: Store
 ) -> None:
     view = await open_modal(slack, fake_slack)
-    assert view["callback_id"] == Callback.UPGRADE
+    assert view["callback_id"] == UpgradeCallback.UPGRADE
     assert json.loads(view["private_metadata"]) == {"account_id": "demo"}
 
     # Choosing "more voice minutes" redraws the modal with a quantity field.
     changed = click(
-        Action.UPGRADE_KIND,
+        UpgradeAction.UPGRADE_KIND,
         view={
             **view,
             "id": "V0MODAL",
             "type": "modal",
-            "state": {"values": {Block.UPGRADE_KIND: {Action.UPGRADE_KIND: select("voice_minutes")}}},
+            "state": {
+                "values": {UpgradeBlock.UPGRADE_KIND: {UpgradeAction.UPGRADE_KIND: select("voice_minutes")}}
+            },
         },
         selected_option={
             "value": "voice_minutes",
@@ -142,7 +157,7 @@ async def test_upgrade_request_reaches_sales_with_evidence_and_sales_replies(
     await slack.interact(changed)
     updated = (await fake_slack.wait_for("views.update")).params
     assert updated["view_id"] == "V0MODAL"
-    assert Block.UPGRADE_QUANTITY in block_ids(updated["view"])
+    assert UpgradeBlock.UPGRADE_QUANTITY in block_ids(updated["view"])
     assert "3,960 of 5,000 min used" in all_text(updated)
 
     assert (
@@ -174,7 +189,7 @@ async def test_upgrade_request_reaches_sales_with_evidence_and_sales_replies(
     assert "Staff licences (84%)" in all_text({"blocks": [high]})
     assert "Virtual Numbers (80%)" in all_text({"blocks": [high]})
     assert "Voice call minutes" not in all_text({"blocks": [high]})  # 79%: not yet
-    assert buttons(post) == [Action.UPGRADE_ACKNOWLEDGE, Action.UPGRADE_DONE]
+    assert sales_actions(post) == [UpgradeAction.UPGRADE_ACKNOWLEDGE, UpgradeAction.UPGRADE_DONE]
 
     confirmed = await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN))
     assert "is with the Sales team" in all_text(confirmed.params)
@@ -186,9 +201,9 @@ async def test_upgrade_request_reaches_sales_with_evidence_and_sales_replies(
 
     # Sales (not an administrator) acknowledges: the post updates in place and the requester hears.
     acknowledge = click(
-        Action.UPGRADE_ACKNOWLEDGE,
+        UpgradeAction.UPGRADE_ACKNOWLEDGE,
         user=SALES_PERSON,
-        value=request.id,
+        value=RequestRef(id=request.id).encode(),
         channel_id=SALES,
         message_ts=posted_ts,
         response_url=fake_slack.new_response_url(),
@@ -197,17 +212,21 @@ async def test_upgrade_request_reaches_sales_with_evidence_and_sales_replies(
     update = (await fake_slack.wait_for("chat.update")).params
     assert (update["channel"], update["ts"]) == (SALES, posted_ts)
     assert f"Acknowledged by <@{SALES_PERSON}>" in all_text(update)
-    assert buttons(update) == [Action.UPGRADE_DONE]
+    assert sales_actions(update) == [UpgradeAction.UPGRADE_DONE]
     told = await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN), count=2)
     assert "Sales acknowledged your request" in all_text(told.params)
 
     done = click(
-        Action.UPGRADE_DONE, user=SALES_PERSON, value=request.id, channel_id=SALES, message_ts=posted_ts
+        UpgradeAction.UPGRADE_DONE,
+        user=SALES_PERSON,
+        value=RequestRef(id=request.id).encode(),
+        channel_id=SALES,
+        message_ts=posted_ts,
     )
     await slack.interact(done)
     finished = (await fake_slack.wait_for("chat.update", count=2)).params
     assert f"Done by <@{SALES_PERSON}>" in all_text(finished)
-    assert not any(b.get("block_id") == Block.SALES_ACTIONS for b in finished["blocks"])
+    assert not any(b.get("block_id") == UpgradeBlock.SALES_ACTIONS for b in finished["blocks"])
     told = await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN), count=3)
     assert "as done" in all_text(told.params)
     assert (await store.upgrades.get("demo", request.id)).status == UpgradeStatus.DONE
@@ -226,7 +245,7 @@ async def test_plan_upgrade_command_opens_the_modal(slack: SlackDriver, fake_sla
     assert reply.status == 200
     opened = await fake_slack.wait_for("views.open")
     assert opened.params["trigger_id"] == "trigger.1"
-    assert opened.params["view"]["callback_id"] == Callback.UPGRADE
+    assert opened.params["view"]["callback_id"] == UpgradeCallback.UPGRADE
 
 
 async def test_a_double_submit_makes_one_request(
@@ -296,14 +315,14 @@ async def test_a_missing_or_bad_quantity_is_shown_on_the_field(
     # The modal as opened had no quantity field yet: the error goes on the "what" select.
     assert stale == {
         "response_action": "errors",
-        "errors": {Block.UPGRADE_KIND: "Enter how many minutes you need."},
+        "errors": {UpgradeBlock.UPGRADE_KIND: "Enter how many minutes you need."},
     }
     empty = await submit(slack, submission(view, kind="voice_minutes", quantity=""))
-    assert empty["errors"] == {Block.UPGRADE_QUANTITY: "Enter how many minutes you need."}
+    assert empty["errors"] == {UpgradeBlock.UPGRADE_QUANTITY: "Enter how many minutes you need."}
     bad = await submit(slack, submission(view, kind="voice_minutes", quantity="12.5"))
-    assert bad["errors"] == {Block.UPGRADE_QUANTITY: "Enter a whole number from 1 to 1,000,000."}
+    assert bad["errors"] == {UpgradeBlock.UPGRADE_QUANTITY: "Enter a whole number from 1 to 1,000,000."}
     nothing = await submit(slack, submission(view, kind=None))
-    assert nothing["errors"] == {Block.UPGRADE_KIND: "Choose what you need."}
+    assert nothing["errors"] == {UpgradeBlock.UPGRADE_KIND: "Choose what you need."}
     assert await store.upgrades.recent("demo") == []
 
 
@@ -314,10 +333,10 @@ async def test_request_add_on_opens_the_modal_prefilled_and_reaches_sales(
     slack: SlackDriver, fake_slack: FakeSlack, store: Store
 ) -> None:
     menu = click(
-        Action.FEATURE_MENU,
+        PlanAction.FEATURE_MENU,
         action_type="overflow",
         selected_option={
-            "value": "addon:campaigns",
+            "value": MenuChoice(verb=MenuVerb.REQUEST_ADDON, feature=FeatureKey.CAMPAIGNS).encode(),
             "text": {"type": "plain_text", "text": "Request add-on"},
         },
         view={"type": "home", "id": "V0HOME"},
@@ -325,8 +344,8 @@ async def test_request_add_on_opens_the_modal_prefilled_and_reaches_sales(
     assert (await slack.interact(menu)).status == 200
     view = (await fake_slack.wait_for("views.open")).params["view"]
     assert view["title"]["text"] == "Request an add-on"
-    kind_block = next(b for b in view["blocks"] if b.get("block_id") == Block.UPGRADE_KIND)
-    feature_block = next(b for b in view["blocks"] if b.get("block_id") == Block.UPGRADE_FEATURE)
+    kind_block = next(b for b in view["blocks"] if b.get("block_id") == UpgradeBlock.UPGRADE_KIND)
+    feature_block = next(b for b in view["blocks"] if b.get("block_id") == UpgradeBlock.UPGRADE_FEATURE)
     assert kind_block["element"]["initial_option"]["value"] == "feature"
     assert feature_block["element"]["initial_option"]["value"] == "campaigns"
 
@@ -343,7 +362,9 @@ async def test_an_add_on_for_a_feature_already_in_the_plan_is_refused(
 ) -> None:
     view = await open_modal(slack, fake_slack)
     answer = await submit(slack, submission(view, kind="feature", feature="directory"))
-    assert answer["errors"] == {Block.UPGRADE_FEATURE: "Directory is not a locked feature of your plan."}
+    assert answer["errors"] == {
+        UpgradeBlock.UPGRADE_FEATURE: "Directory is not a locked feature of your plan."
+    }
     assert await store.upgrades.recent("demo") == []
 
 
@@ -354,7 +375,7 @@ async def test_staff_clicking_upgrade_on_a_reply_are_told_who_their_administrato
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
     url = fake_slack.new_response_url()
-    await slack.interact(click(Action.PLAN_UPGRADE, user=STAFF, response_url=url))
+    await slack.interact(click(UpgradeAction.UPGRADE_OPEN, user=STAFF, response_url=url))
     told = await fake_slack.wait_for("response_url", where=lambda c: c.url == url)
     assert told.params["response_type"] == "ephemeral"
     assert f"Only administrators can request upgrades and add-ons. Ask <@{ADMIN}>" in all_text(told.params)
@@ -364,7 +385,7 @@ async def test_staff_clicking_upgrade_on_a_reply_are_told_who_their_administrato
 async def test_staff_clicking_upgrade_on_the_home_tab_get_the_explanation_in_a_modal(
     slack: SlackDriver, fake_slack: FakeSlack
 ) -> None:
-    await slack.interact(click(Action.PLAN_UPGRADE, user=STAFF, view={"type": "home", "id": "V0HOME"}))
+    await slack.interact(click(UpgradeAction.UPGRADE_OPEN, user=STAFF, view={"type": "home", "id": "V0HOME"}))
     opened = await fake_slack.wait_for("views.open")
     assert opened.params["view"].get("callback_id") is None  # an explanation, not the request form
     assert f"Ask <@{ADMIN}>" in all_text(opened.params)
@@ -391,11 +412,11 @@ async def test_a_forged_submission_by_staff_is_refused_and_nothing_is_stored_or_
 
 async def test_staff_cannot_request_add_ons_from_the_menu(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     menu = click(
-        Action.FEATURE_MENU,
+        PlanAction.FEATURE_MENU,
         user=STAFF,
         action_type="overflow",
         selected_option={
-            "value": "addon:campaigns",
+            "value": MenuChoice(verb=MenuVerb.REQUEST_ADDON, feature=FeatureKey.CAMPAIGNS).encode(),
             "text": {"type": "plain_text", "text": "Request add-on"},
         },
         response_url=fake_slack.new_response_url(),
@@ -420,10 +441,10 @@ async def test_sales_in_another_workspace_cannot_act_on_a_request(
 
     url = fake_slack.new_response_url()
     forged = click(
-        Action.UPGRADE_ACKNOWLEDGE,
+        UpgradeAction.UPGRADE_ACKNOWLEDGE,
         user="U0INTRUDER",
         team=OTHER_TEAM,
-        value=request.id,
+        value=RequestRef(id=request.id).encode(),
         channel_id=SALES,
         response_url=url,
     )
@@ -443,7 +464,7 @@ async def test_a_submission_naming_another_account_is_refused(
         slack, submission(view, kind="plan", user=OTHER_ADMIN, team=OTHER_TEAM)
     )  # …sent from elsewhere
     assert answer["response_action"] == "update"
-    assert "can't find the account this request form was opened for" in all_text(answer)
+    assert "This form has expired. Please open the upgrade request form again." in all_text(answer)
     await slack.run("help")
     assert await store.upgrades.recent("demo") == []
     assert await store.upgrades.recent("other") == []
@@ -466,12 +487,12 @@ async def test_an_add_on_request_naming_another_accounts_feature_is_refused(
     )
     url = fake_slack.new_response_url()
     menu = click(
-        Action.FEATURE_MENU,
+        PlanAction.FEATURE_MENU,
         user=OTHER_ADMIN,
         team=OTHER_TEAM,
         action_type="overflow",
         selected_option={
-            "value": f"addon:{feature}",
+            "value": MenuChoice(verb=MenuVerb.REQUEST_ADDON, feature=FeatureKey(feature)).encode(),
             "text": {"type": "plain_text", "text": "Request add-on"},
         },
         response_url=url,

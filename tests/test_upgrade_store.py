@@ -12,7 +12,7 @@ from store import Store
 from store.domain.plan import FeatureKey
 from store.domain.upgrades import Delivery, Evidence, UpgradeDraft, UpgradeKind, UpgradeStatus
 from store.errors import NotFound
-from tests.conftest import DEMO_NOW
+from tests.support.clock import DEMO_NOW
 
 pytestmark = pytest.mark.usefixtures("demo")
 

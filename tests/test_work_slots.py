@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from bot.settings import Settings
-from bot.work_slots import WorkSlots
-from tests.slackdriver import SlackDriver
+from handlers.work_slots import WorkSlots
+from tests.support.slackdriver import SlackDriver
 
 WAIT = 5.0  # seconds to wait for something that must happen
 

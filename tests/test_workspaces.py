@@ -8,13 +8,13 @@ import pytest
 
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.linking import issue_link_code
-from bot.services import Services
+from bot.linking.codes import issue_link_code
 from bot.settings import Settings
+from handlers.services import Services
 from store import Store
-from tests.conftest import DEMO_NOW
-from tests.installs import Http, install
-from tests.slackdriver import SlackDriver, all_text
+from tests.support.clock import DEMO_NOW
+from tests.support.installs import Http, install
+from tests.support.slackdriver import SlackDriver, all_text
 
 pytestmark = pytest.mark.oauth
 
@@ -78,7 +78,7 @@ async def test_an_administrator_of_one_account_is_not_one_of_the_other(
 async def test_the_notifier_gets_each_workspaces_own_client(
     settings: Settings, store: Store, linked: dict[str, str]
 ) -> None:
-    worker = Services(settings, store)  # another process (the worker): same settings and database
+    worker = Services.build(settings, store)  # another process (the worker): same settings and database
 
     for team, token in linked.items():
         client = await worker.slack.client_for_team(team)

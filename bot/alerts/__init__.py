@@ -1,8 +1,9 @@
-"""Quota alerts: threshold crossings and run-out forecasts, posted once each through an outbox.
+"""Quota alert rules: threshold crossings and run-out forecasts (posting them is the Slack layer's
+`handlers.alerts.service`).
 
 - ``rules``: which thresholds a reading crosses, snoozes, retry backoff (pure)
 - ``forecast``: least-squares run-out forecasts (pure)
+- ``burndown``: one allowance's burn-down and forecast from its readings (for `/plan usage` and alerts)
 - ``chart``: burn-down charts (PNG, matplotlib)
-- ``delivery``: one classified attempt at posting, the lost-outcome lookup, per-channel pacing
-- ``service``: `AlertService` — evaluation, `on_usage`, the delivery loop, the worker
+- ``notifier``: what the rest of the service asks of alerting (`on_usage`)
 """

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from bot.alerts.rules import midnight, period_end_at
-from bot.views.common import quantity
+from bot.plan.usage import quantity
 from store.domain.alerts import Forecast
 from store.usage import Reading
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from store.domain.alerts import STAFF_LICENCES, feature_meter
-from store.domain.plan import FeatureStatus, Meter, PlanSnapshot
+from store.domain.plan import STAFF_LICENCES, FeatureStatus, Meter, PlanSnapshot, feature_meter
 
 THRESHOLD_CHOICES: Final[tuple[int, ...]] = tuple(range(5, 101, 5))
 """The percentages administrators can pick in the alert settings."""

@@ -20,7 +20,7 @@ from bot.api.errors import error_middleware, json_response
 from bot.api.idempotency import unit_of_work_middleware
 from bot.api.openapi import openapi_document
 from bot.api.routes import endpoints
-from bot.services import Services
+from handlers.services import Services
 from store import Store
 from store.errors import StoreUnavailable
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api.background import BackgroundWork
-from bot.services import Services
+from handlers.services import Services
 
 API_PREFIX = "/api/v1"
 OPENAPI_PATH = "/openapi.json"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.api.context import ApiContext
-from bot.views.status_notice import status_notice
+from handlers.plan.status_notice import status_notice
 from store.domain.account import FeatureStatusChange
 
 log = logging.getLogger(__name__)

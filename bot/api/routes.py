@@ -26,15 +26,15 @@ from bot.api.models import (
 )
 from bot.api.notices import post_status_notice
 from bot.company.validation import CompanyForm, FieldErrors, validate_company_form
-from bot.linking import issue_link_code
+from bot.linking.codes import issue_link_code
 from bot.rates.csvio import RateFileError, check_rows, parse_csv
-from bot.rates.updates import announce_changes
+from handlers.rates.announce import announce_changes
 from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
-from store.domain.plan import PlanSnapshot
+from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, PlanSnapshot
 from store.domain.rates import RateImport
 from store.rates import ImportConflict
-from store.usage import FEATURE_METER_PREFIX, STAFF_LICENCES, Reading
+from store.usage import Reading
 
 log = logging.getLogger(__name__)
 

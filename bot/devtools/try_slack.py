@@ -12,13 +12,13 @@ import aiohttp
 from aiohttp import web
 from pydantic import AnyHttpUrl, SecretStr
 
+from bot.app import create_app
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.render import builder_link, render_blocks
 from bot.devtools.signing import signed_headers, slash_command_body
 from bot.server import create_web_app
-from bot.services import Services
 from bot.settings import Settings
-from bot.slack_app import create_app
+from handlers.services import Services
 from store import Store
 
 TRY_SECRET = "try-signing-secret"
@@ -37,7 +37,7 @@ async def try_slash_command(settings: Settings, command_text: str, *, team_id: s
                 "slack_api_url": AnyHttpUrl(slack.api_url),
             }
         )
-        services = Services(trial, Store.from_url(trial.database_url))
+        services = Services.build(trial, Store.from_url(trial.database_url))
         runner = web.AppRunner(create_web_app(services, create_app(services)), access_log=None)
         await runner.setup()
         try:

@@ -20,9 +20,9 @@ from bot.rates.estimate import (
     format_usd,
     parse_rate_query,
 )
-from bot.rates.matcher import (
-    MAX_QUERY_LENGTH,
-    NON_COUNTRY_REGIONS,
+from bot.rates.matcher import RateIndex
+from bot.rates.regions import MAX_QUERY_LENGTH, NON_COUNTRY_REGIONS, is_known_region, normalize, region_name
+from bot.rates.results import (
     Ambiguous,
     DestinationMatch,
     LineType,
@@ -30,13 +30,9 @@ from bot.rates.matcher import (
     MatchedBy,
     NoMatch,
     PhoneMatch,
-    RateIndex,
     RatePage,
     UnpricedKind,
     UnpricedNumber,
-    is_known_region,
-    normalize,
-    region_name,
 )
 from bot.rates.sample import SAMPLE_LABEL, sample_rows, synthetic_rows
 from store.domain.rates import RateChange, RateChanges, RateKind, RateRow, RateTable, diff_tables

@@ -17,7 +17,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from bot.rates.matcher import is_known_region
+from bot.rates.regions import is_known_region
 from store.domain.rates import RATE_PLACES, RateRow
 
 HEADER: Final = (

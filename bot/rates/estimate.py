@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal
 
-from bot.rates.matcher import LineType
+from bot.rates.results import LineType
 from store.domain.rates import RateRow
 
 _UNIT_SECONDS: Final = {"h": 3600, "m": 60, "s": 1}

@@ -4,357 +4,59 @@
 normalized name/alias, a sorted prefix list for type-ahead, and the choice list for rapidfuzz. `lookup` then
 costs a few dict hits (codes), one phonenumbers parse (numbers), or one `process.extract` (typos only).
 
-Region knowledge (display names, aliases, the few non-country regions we accept) lives here too because
-matching is its main consumer; `csvio` and `sample` import it from here.
+The index lives here; region knowledge and normalization are in `bot.rates.regions`, phone-number knowledge
+in `bot.rates.phones`, and the result types in `bot.rates.results`.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import phonenumbers
-import pycountry
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
 from rapidfuzz import fuzz, process
 
-from store.domain.rates import RateRow
-
-# ----------------------------------------------------------------------------------------------------
-# Region knowledge
-# ----------------------------------------------------------------------------------------------------
-
-NON_COUNTRY_REGIONS: Final[Mapping[str, str]] = {
-    # Not ISO 3166-1 countries, but real destinations with their own dial codes in phonenumbers' data.
-    "XK": "Kosovo",  # user-assigned code used by the EU and phonenumbers; dial code +383
-    "AC": "Ascension Island",  # ISO "exceptionally reserved"; dial code +247
-    "TA": "Tristan da Cunha",  # ISO "exceptionally reserved"; shares +290 with Saint Helena
-}
-"""Region codes accepted in rate tables although pycountry does not list them as countries."""
-
-_COUNTRIES: Final = {country.alpha_2: country for country in pycountry.countries}
-
-_FRIENDLY_NAMES: Final[Mapping[str, str]] = {
-    "GB": "United Kingdom",
-    "US": "United States",
-    "RU": "Russia",
-    "FM": "Micronesia",
-    "PS": "Palestine",
-    "VA": "Vatican City",
-    "CD": "Congo (DRC)",
-    "CG": "Congo (Republic)",
-    "BN": "Brunei",
-    "FK": "Falkland Islands",
-    "SH": "Saint Helena",
-    "VG": "British Virgin Islands",
-    "VI": "U.S. Virgin Islands",
-    "MK": "North Macedonia",
-    "TW": "Taiwan",
-    "SX": "Sint Maarten",
-    "MF": "Saint Martin",
-    "BQ": "Caribbean Netherlands",
-}
-
-_HAND_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
-    "GB": ("UK", "Britain", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland"),
-    "US": ("USA", "U.S.", "America", "United States of America"),
-    "HK": ("Hong Kong SAR", "HKSAR", "Hong Kong China"),
-    "MO": ("Macau", "Macao SAR", "Macau SAR"),
-    "CN": ("PRC", "Mainland China", "People's Republic of China"),
-    "TW": ("Taiwan", "Republic of China", "Chinese Taipei"),
-    "VN": ("Vietnam", "Viet Nam"),
-    "KR": ("South Korea", "Korea", "Republic of Korea", "S Korea"),
-    "KP": ("North Korea", "DPRK", "N Korea"),
-    "RU": ("Russia",),
-    "CZ": ("Czech Republic", "Czechia"),
-    "CI": ("Ivory Coast", "Cote d'Ivoire"),
-    "LA": ("Laos", "Lao PDR"),
-    "IR": ("Iran", "Persia"),
-    "SY": ("Syria",),
-    "BO": ("Bolivia",),
-    "TZ": ("Tanzania",),
-    "MD": ("Moldova",),
-    "FM": ("Micronesia",),
-    "PS": ("Palestine", "Palestinian Territories", "West Bank", "Gaza"),
-    "VA": ("Vatican", "Vatican City", "Holy See"),
-    "MM": ("Burma", "Myanmar"),
-    "AE": ("UAE", "Emirates"),
-    "SA": ("KSA", "Saudi"),
-    "CD": ("DRC", "DR Congo", "Congo Kinshasa", "Democratic Republic of the Congo"),
-    "CG": ("Congo Brazzaville", "Republic of the Congo"),
-    "NL": ("Holland", "The Netherlands"),
-    "MK": ("Macedonia",),
-    "SZ": ("Swaziland", "Eswatini"),
-    "CV": ("Cape Verde", "Cabo Verde"),
-    "TL": ("East Timor", "Timor Leste"),
-    "TR": ("Turkey", "Turkiye"),
-    "VE": ("Venezuela",),
-    "BN": ("Brunei",),
-    "VG": ("BVI", "British Virgin Islands"),
-    "VI": ("USVI", "US Virgin Islands"),
-    "KN": ("St Kitts", "St Kitts and Nevis"),
-    "LC": ("St Lucia",),
-    "VC": ("St Vincent", "St Vincent and the Grenadines"),
-    "BA": ("Bosnia", "Bosnia Herzegovina"),
-    "FK": ("Falklands", "Falkland Islands"),
-    "SH": ("Saint Helena", "St Helena"),
-    "BL": ("St Barts", "St Barths"),
-    "MF": ("Saint Martin", "St Martin"),
-    "SX": ("Sint Maarten", "St Maarten"),
-    "BQ": ("Caribbean Netherlands", "Bonaire"),
-    "DE": ("Deutschland",),
-    "ES": ("Espana",),
-    "BR": ("Brasil",),
-    "CH": ("Swiss", "Schweiz", "Suisse"),
-    "IE": ("Eire", "Republic of Ireland"),
-    "XK": ("Kosovo",),
-    "AC": ("Ascension", "Ascension Island"),
-    "TA": ("Tristan da Cunha", "Tristan"),
-}
-"""Common forms people type that pycountry's names, official names and common names do not cover."""
-
-
-def is_known_region(code: str) -> bool:
-    """True for an ISO 3166-1 alpha-2 code pycountry knows, or one of `NON_COUNTRY_REGIONS`."""
-    return code in _COUNTRIES or code in NON_COUNTRY_REGIONS
-
-
-def region_name(code: str) -> str:
-    """A short, familiar English name for a region code (falls back to the code itself)."""
-    if code in _FRIENDLY_NAMES:
-        return _FRIENDLY_NAMES[code]
-    if code in NON_COUNTRY_REGIONS:
-        return NON_COUNTRY_REGIONS[code]
-    country = _COUNTRIES.get(code)
-    if country is None:
-        return code
-    return str(getattr(country, "common_name", None) or country.name)
-
-
-def _region_aliases(code: str, official: bool = True) -> list[str]:
-    """Every name we know a region by: our short name, the hand list, pycountry's names.
-
-    Official names ("United Mexican States") help exact and fuzzy matching but would clutter a type-ahead
-    picker ("united" → Mexico), so `official=False` leaves them out.
-    """
-    names = [region_name(code), *_HAND_ALIASES.get(code, ())]
-    country = _COUNTRIES.get(code)
-    if country is not None:
-        attributes = ("name", "common_name", "official_name") if official else ("name", "common_name")
-        names += [str(getattr(country, attribute, "") or "") for attribute in attributes]
-    return [name for name in names if name]
-
-
-# ----------------------------------------------------------------------------------------------------
-# Normalization
-# ----------------------------------------------------------------------------------------------------
-
-_NON_WORD = re.compile(r"[\W_]+")
-_TOKEN_MAP: Final[Mapping[str, str]] = {"st": "saint", "ste": "sainte", "mt": "mount"}
-MAX_QUERY_LENGTH: Final = 200
-"""Longer input is cut here before any work, so a pasted essay costs no more than a name."""
-_MAX_NAME_LENGTH: Final = 60  # no destination name is longer; fuzzy cost grows with length
-
-
-def normalize(text: str) -> str:
-    """Fold case and accents, drop punctuation, expand "St" → "saint", drop a leading "the".
-
-    Applied to both the prebuilt names and the query, so "Côte d'Ivoire", "cote divoire" and
-    "St. Lucia"/"Saint Lucia" meet on the same form.
-    """
-    stripped = text.replace("&", " and ")
-    if not stripped.isascii():
-        decomposed = unicodedata.normalize("NFKD", stripped)
-        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = [_TOKEN_MAP.get(word, word) for word in _NON_WORD.sub(" ", stripped.casefold()).split()]
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    return " ".join(words)
-
-
-def _compact(norm: str) -> str:
-    """Spaces removed, so "hongkong" meets "hong kong"."""
-    return norm.replace(" ", "")
-
-
-# ----------------------------------------------------------------------------------------------------
-# Results
-# ----------------------------------------------------------------------------------------------------
-
-MatchedBy = Literal["name", "iso", "dial_code", "fuzzy"]
-LineType = Literal["mobile", "landline", "either"]
-UnpricedKind = Literal[
-    "toll_free",
-    "premium",
-    "shared_cost",
-    "uan",
-    "voicemail",
-    "voip",
-    "personal",
-    "pager",
-    "non_geographic",
-    "unknown",
-    "no_rate",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationMatch:
-    """A destination found by name, code or dial code; `others` share its dial code (e.g. +1, +7, +44)."""
-
-    row: RateRow
-    matched_by: MatchedBy
-    others: tuple[RateRow, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneMatch:
-    """A priceable phone number. `line_type == "either"`: the numbering plan cannot tell, show both rates."""
-
-    row: RateRow
-    e164: str
-    formatted: str
-    line_type: LineType
-
-
-@dataclass(frozen=True, slots=True)
-class UnpricedNumber:
-    """A number the table must not price (toll-free, premium…) or cannot (no row); `explanation` says why."""
-
-    formatted: str
-    e164: str
-    row: RateRow | None
-    kind: UnpricedKind
-    explanation: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ambiguous:
-    """Close to these destinations but not clearly one of them ("did you mean…?"): 1–5 rows, best first."""
-
-    query: str
-    suggestions: tuple[RateRow, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NoMatch:
-    """Nothing fits. `closest` are the nearest names (may be empty); `hint` explains number-shaped misses."""
-
-    query: str
-    closest: tuple[RateRow, ...] = ()
-    hint: str | None = None
-
-
-LookupResult = DestinationMatch | PhoneMatch | UnpricedNumber | Ambiguous | NoMatch
-
-
-@dataclass(frozen=True, slots=True)
-class RatePage:
-    """One page of the table in alphabetical order; `number` is 1-based and already clamped."""
-
-    rows: tuple[RateRow, ...]
-    number: int
-    size: int
-    total_rows: int
-
-    @property
-    def total_pages(self) -> int:
-        """At least 1, so an empty table still renders as "page 1 of 1"."""
-        return max(1, -(-self.total_rows // self.size))
-
-
-# ----------------------------------------------------------------------------------------------------
-# Phone-number knowledge
-# ----------------------------------------------------------------------------------------------------
-
-_PRICED_TYPES: Final[Mapping[int, LineType]] = {
-    PhoneNumberType.FIXED_LINE: "landline",
-    PhoneNumberType.MOBILE: "mobile",
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: "either",
-}
-_UNPRICED_TYPES: Final[Mapping[int, UnpricedKind]] = {
-    PhoneNumberType.TOLL_FREE: "toll_free",
-    PhoneNumberType.PREMIUM_RATE: "premium",
-    PhoneNumberType.SHARED_COST: "shared_cost",
-    PhoneNumberType.UAN: "uan",
-    PhoneNumberType.VOICEMAIL: "voicemail",
-    PhoneNumberType.VOIP: "voip",
-    PhoneNumberType.PERSONAL_NUMBER: "personal",
-    PhoneNumberType.PAGER: "pager",
-}
-_EXPLANATIONS: Final[Mapping[UnpricedKind, str]] = {
-    "toll_free": "{number} is a toll-free number in {place}. Toll-free calls are not charged at the table's "
-    "landline or mobile rate, and many cannot be reached from abroad.",
-    "premium": "{number} is a premium-rate number in {place}. Its price is set by the service behind it, "
-    "not by this rate table.",
-    "shared_cost": "{number} is a shared-cost number in {place}: the cost is split with the receiver at a "
-    "special tariff that this rate table does not cover.",
-    "uan": "{number} is a universal access number (one national number for a business) in {place}, "
-    "charged at a special tariff that this rate table does not cover.",
-    "voicemail": "{number} is a voicemail access number in {place}; it is not priced by this rate table.",
-    "voip": "{number} is a VoIP number in {place}; its price depends on the provider, not this rate table.",
-    "personal": "{number} is a personal (follow-me) number in {place}; it forwards to another phone, so the "
-    "cost depends on where it forwards.",
-    "pager": "{number} is a pager number in {place}; pagers are not priced by this rate table.",
-    "non_geographic": "{number} is an international non-geographic number (global freephone, satellite or "
-    "shared-network range); it belongs to no country in the rate table.",
-    "unknown": "{number} does not match any number type in {place}'s numbering plan. Check the digits.",
-    "no_rate": "{number} is in {place}, but this rate table has no rate for {place}.",
-}
-_HINT_COUNTRY_CODE: Final = (
-    "That looks like a phone number without its country code. Add it with + or 00, e.g. +44 20 7946 0018."
+from bot.rates.phones import (
+    _EXPLANATIONS,
+    _HINT_COUNTRY_CODE,
+    _MAX_DIAL_DIGITS,
+    _MAX_NUMBER_DIGITS,
+    _PARTIAL,
+    _PRICED_TYPES,
+    _UNPRICED_TYPES,
+    _country_code,
+    _leading_digit_regions,
+    _phone_shape,
+    _try_parse,
 )
-_MAX_DIAL_DIGITS: Final = 4
-_MAX_NUMBER_DIGITS: Final = 17  # E.164 allows 15; a little slack for typos, then it is not a number
-_PHONE_SHAPE = re.compile(r"^(\+|00)?([0-9]+)$")
-_FORMATTING = re.compile(r"[\s\-().\/\u00a0\u2010-\u2015]+")
-_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*[0-9]{1,6}$", re.IGNORECASE)
-_PARTIAL = (phonenumbers.ValidationResult.TOO_SHORT, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY)
-
-
-def _phone_shape(text: str) -> tuple[bool, str] | None:
-    """(has an international prefix, digits) if `text` is only a number with formatting, else None."""
-    candidate = text.removeprefix("tel:").strip()
-    candidate = _FORMATTING.sub("", _EXTENSION.sub("", candidate))
-    found = _PHONE_SHAPE.match(candidate)
-    if found is None:
-        return None
-    return found.group(1) is not None, found.group(2)
-
-
-def _try_parse(text: str, region: str | None) -> PhoneNumber | None:
-    try:
-        return phonenumbers.parse(text, region)
-    except NumberParseException:
-        return None
-
-
-def _country_code(number: PhoneNumber) -> int:
-    """Always set on a parsed number; the stub types it optional."""
-    return number.country_code or 0
-
-
-def _leading_digit_regions(country_code: int, rest: str) -> list[str]:
-    """Regions sharing `country_code` whose metadata claims numbers starting with `rest` (+1 876 → JM)."""
-    matching = []
-    for region in phonenumbers.region_codes_for_country_code(country_code):
-        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        pattern = metadata.leading_digits if metadata is not None else None
-        if rest and pattern and re.match(f"(?:{pattern})", rest):
-            matching.append(region)
-    return matching
-
-
-# ----------------------------------------------------------------------------------------------------
-# The index
-# ----------------------------------------------------------------------------------------------------
+from bot.rates.regions import (
+    _COUNTRIES,
+    _HAND_ALIASES,
+    _MAX_NAME_LENGTH,
+    MAX_QUERY_LENGTH,
+    _compact,
+    _region_aliases,
+    normalize,
+    region_name,
+)
+from bot.rates.results import (
+    Ambiguous,
+    DestinationMatch,
+    LookupResult,
+    NoMatch,
+    PhoneMatch,
+    RatePage,
+    UnpricedKind,
+    UnpricedNumber,
+)
+from store.domain.rates import RateRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Final
 
 import phonenumbers
 
-from bot.rates.matcher import is_known_region, region_name
+from bot.rates.regions import is_known_region, region_name
 from store.domain.rates import RateRow
 
 SAMPLE_LABEL: Final = "SAMPLE RATES – demonstration data, not real prices"

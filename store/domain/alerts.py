@@ -11,12 +11,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from store.domain.plan import FeatureKey, Meter
+from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureKey, Frozen, Meter
 
-STAFF_LICENCES: Final = "staff_licences"
-FEATURE_PREFIX: Final = "feature:"
 ACCOUNT_WIDE: Final = "*"
 """The meter of an account-wide rule (overrides name a meter)."""
 
@@ -28,14 +26,6 @@ FORECAST_THRESHOLD: Final = EXHAUSTED
 """Forecast alerts are stored with this threshold: they forecast reaching 100%."""
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-def feature_meter(key: FeatureKey) -> str:
-    return f"{FEATURE_PREFIX}{key.value}"
-
-
 def allowance_meter(meter: str) -> Meter | None:
     """The allowance behind a meter name, or None for licences and features."""
     try:
@@ -45,10 +35,10 @@ def allowance_meter(meter: str) -> Meter | None:
 
 
 def feature_of(meter: str) -> FeatureKey | None:
-    if not meter.startswith(FEATURE_PREFIX):
+    if not meter.startswith(FEATURE_METER_PREFIX):
         return None
     try:
-        return FeatureKey(meter.removeprefix(FEATURE_PREFIX))
+        return FeatureKey(meter.removeprefix(FEATURE_METER_PREFIX))
     except ValueError:
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -136,3 +136,13 @@ class PlanSnapshot(Frozen):
 
     def allowance(self, meter: Meter) -> Allowance | None:
         return next((a for a in self.allowances if a.meter == meter), None)
+
+
+STAFF_LICENCES: Final = "staff_licences"
+"""The meter of assigned staff licences (of those purchased)."""
+FEATURE_METER_PREFIX: Final = "feature:"
+"""A feature's usage is metered as `feature:<key>`."""
+
+
+def feature_meter(key: FeatureKey) -> str:
+    return FEATURE_METER_PREFIX + key.value

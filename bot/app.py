@@ -1,0 +1,130 @@
+"""The bolt AsyncApp: client, middleware, central error handler, listeners.
+
+Two ways to run, chosen from the settings:
+- installed into one workspace: `SLACK_BOT_TOKEN` (plus `SLACK_SIGNING_SECRET` over HTTP);
+- distributed to many (OAuth): `SLACK_CLIENT_ID` and `SLACK_CLIENT_SECRET`; each workspace installs the
+  app at `/slack/install` and its installation is kept in our database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import require
+from handlers.alerts import listeners as alerts
+from handlers.company import listeners as company
+from handlers.errors import handle_error
+from handlers.event_dedupe import HandledEvents
+from handlers.installation import listeners as installation
+from handlers.linking import listeners as linking
+from handlers.plan import listeners as plan
+from handlers.rates import listeners as rates
+from handlers.routes import Routes
+from handlers.services import Services
+from handlers.slack_clients import (
+    BOT_SCOPES,
+    OAUTH_STATE_SECONDS,
+    REFRESH_MINUTES_BEFORE_EXPIRY,
+    InstallationAuthorize,
+    Installations,
+    build_client,
+)
+from handlers.upgrade import listeners as upgrade
+from handlers.workspace import CONTEXT_KEY, Workspace
+
+__all__ = ["build_client", "create_app"]
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, installation)
+"""Each registers its listeners, subcommands and Home tab with `register(routes)`."""
+
+
+def create_app(services: Services) -> AsyncApp:
+    settings = services.settings
+    if not settings.socket_mode:  # over the socket, requests come from Slack by construction
+        require(settings, "slack_signing_secret")
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    installations = services.slack.installations
+    if installations is None:
+        require(settings, "slack_bot_token")
+    with _bolt_oauth_from_settings_only():
+        app = AsyncApp(
+            signing_secret=signing_secret,
+            client=build_client(settings, services.session),
+            logger=logging.getLogger("bolt"),
+            before_authorize=HandledEvents(services.store),
+            # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"
+            authorize=InstallationAuthorize(installations) if installations else None,  # type: ignore[arg-type]
+            oauth_settings=_oauth_settings(services, installations) if installations else None,
+        )
+
+    @app.middleware
+    async def attach_request_context(
+        context: AsyncBoltContext, client: AsyncWebClient, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        if context.team_id:
+            context[CONTEXT_KEY] = Workspace(
+                services.store, context.team_id, client, services.workspace_admins, context.enterprise_id
+            )
+        await next()
+
+    app.error(handle_error)
+    routes = Routes(app, services)
+    for capability in CAPABILITIES:
+        capability.register(routes)
+    return app
+
+
+def _oauth_settings(services: Services, installations: Installations) -> AsyncOAuthSettings:
+    settings = services.settings
+
+    async def welcome_then_finish(args: AsyncSuccessArgs) -> BoltResponse:
+        await installation.welcome_installer(services, args.installation)
+        response: BoltResponse = await args.default.success(args)
+        return response
+
+    async def finish_failed(args: AsyncFailureArgs) -> BoltResponse:
+        response: BoltResponse = await args.default.failure(args)
+        return response
+
+    assert settings.slack_client_id is not None
+    assert settings.slack_client_secret is not None
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        installation_store=installations.store,
+        state_store=services.slack.oauth_states(services.store),
+        state_expiration_seconds=OAUTH_STATE_SECONDS,
+        token_rotation_expiration_minutes=REFRESH_MINUTES_BEFORE_EXPIRY,
+        callback_options=AsyncCallbackOptions(success=welcome_then_finish, failure=finish_failed),
+        logger=logging.getLogger("bolt.oauth"),
+    )
+
+
+@contextmanager
+def _bolt_oauth_from_settings_only() -> Iterator[None]:
+    """Bolt turns OAuth on (with file-based stores) whenever SLACK_CLIENT_ID and SLACK_CLIENT_SECRET exist
+    in the environment. The settings decide here (an empty variable means "not set", and `myplan try`
+    always runs as one workspace), so bolt does not see them while the app is built."""
+    hidden = {
+        name: os.environ.pop(name)
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        if name in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)

@@ -1,0 +1,1 @@
+"""Plan Monitoring rules: usage maths shared by every view and by alerting."""

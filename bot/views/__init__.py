@@ -1,1 +1,0 @@
-"""Block Kit view builders: pure functions from domain objects to Slack messages and views."""

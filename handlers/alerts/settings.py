@@ -1,0 +1,264 @@
+"""The alert settings: the modal administrators edit (its metadata bound to the account), the form
+read back from it, and the message others see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    ConversationFilter,
+    ConversationSelectElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.alerts.rules import THRESHOLD_CHOICES
+from handlers.alerts.ids import METER_BLOCK, Action, Callback
+from handlers.alerts.ids import Block as BlockId
+from handlers.alerts.views import MAX_SECTION_CHARS, headline
+from handlers.messages import Message, slack_datetime, truncate
+from handlers.payloads import ModalMetadata, ViewState
+from store.domain.alerts import (
+    Alert,
+    AlertRules,
+    AlertStatus,
+    meter_label,
+)
+
+OFF: Final = "off"
+
+
+class AlertSettingsMeta(ModalMetadata):
+    """The modal's private metadata: the account, where `/plan alerts` was run, and the meters it offered."""
+
+    origin_channel: str = ""
+    meters: tuple[str, ...] = ()
+
+
+def _percent_option(percent: int) -> Option:
+    return Option(value=str(percent), text=f"{percent}%")
+
+
+def _threshold_options(current: Sequence[int]) -> list[Option]:
+    return [_percent_option(p) for p in sorted(set(THRESHOLD_CHOICES) | set(current))]
+
+
+def _thresholds_text(thresholds: Sequence[int]) -> str:
+    return ", ".join(f"{p}%" for p in thresholds) if thresholds else "off"
+
+
+def _recent_text(recent: Sequence[Alert]) -> str:
+    if not recent:
+        return "*Recent alerts*\nNone yet."
+    lines = ["*Recent alerts*"]
+    for alert in recent:
+        status = {
+            AlertStatus.SENT: f"posted {slack_datetime(alert.sent_at)}" if alert.sent_at else "posted",
+            AlertStatus.FAILED: f"failed: {alert.error}",
+        }.get(alert.status, alert.status.value)
+        extra = f", acknowledged by <@{alert.acknowledged_by}>" if alert.acknowledged_by else ""
+        lines.append(f"• {headline(alert)} · {status}{extra}")
+    return truncate("\n".join(lines), MAX_SECTION_CHARS)
+
+
+def alert_settings_modal(
+    rules: AlertRules, meters: Sequence[str], recent: Sequence[Alert], meta: AlertSettingsMeta
+) -> View:
+    """The alert settings modal (`/plan alerts`, administrators)."""
+    on, off = Option(value="on", text="On"), Option(value=OFF, text="Off")
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=BlockId.ALERTS_INTRO,
+            text=MarkdownTextObject(
+                text=(
+                    "My Plan posts to the alerts channel when a meter crosses a threshold (once per billing "
+                    "period) and when usage is on course to run out before renewal. A snooze holds warnings "
+                    "back; running out always gets through."
+                )
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.ALERTS_ENABLED,
+            label="Quota alerts",
+            element=RadioButtonsElement(
+                action_id=Action.ALERTS_ENABLED,
+                options=[on, off],
+                initial_option=on if rules.enabled else off,
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.ALERTS_CHANNEL,
+            label="Alerts channel",
+            optional=True,
+            hint="Invite My Plan to the channel first: /invite @My Plan",
+            element=ConversationSelectElement(
+                action_id=Action.ALERTS_CHANNEL,
+                placeholder="Choose a channel",
+                initial_conversation=rules.channel,
+                filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+            ),
+        ),
+        InputBlock(
+            block_id=BlockId.ALERTS_THRESHOLDS,
+            label="Thresholds",
+            hint="Alert when a meter reaches each of these percentages of its allowance or limit.",
+            element=StaticMultiSelectElement(
+                action_id=Action.ALERTS_THRESHOLDS,
+                placeholder="Choose percentages",
+                options=_threshold_options(rules.thresholds),
+                initial_options=[_percent_option(p) for p in rules.thresholds] or None,
+            ),
+        ),
+        SectionBlock(
+            block_id=BlockId.ALERTS_OVERRIDES,
+            text=MarkdownTextObject(
+                text="*Per meter* — leave a meter empty to use the thresholds above, or choose *Off* to silence it."
+            ),
+        ),
+    ]
+    for meter in meters:
+        override = rules.overrides.get(meter)
+        initial = None if override is None else ([_percent_option(p) for p in override] or [off])
+        blocks.append(
+            InputBlock(
+                block_id=METER_BLOCK.id(meter),
+                label=truncate(meter_label(meter), 2000),
+                optional=True,
+                element=StaticMultiSelectElement(
+                    action_id=Action.ALERTS_METER,
+                    placeholder="Same as above",
+                    options=[off, *_threshold_options(override or ())],
+                    initial_options=initial,
+                ),
+            )
+        )
+    blocks.append(
+        SectionBlock(block_id=BlockId.ALERTS_RECENT, text=MarkdownTextObject(text=_recent_text(recent)))
+    )
+    if rules.updated_by and rules.updated_at:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Last changed by <@{rules.updated_by}> on {slack_datetime(rules.updated_at)}."
+                    )
+                ]
+            )
+        )
+    return View(
+        type="modal",
+        callback_id=Callback.ALERT_SETTINGS,
+        title="Quota alerts",
+        submit="Save",
+        close="Cancel",
+        private_metadata=meta.encode(),
+        blocks=blocks,
+    )
+
+
+def settings_summary(rules: AlertRules) -> str:
+    if not rules.enabled:
+        return "Quota alerts are *off*."
+    channel = f"<#{rules.channel}>" if rules.channel else "_no channel set_"
+    lines = [f"Quota alerts are *on* · channel {channel} · thresholds {_thresholds_text(rules.thresholds)}"]
+    lines += [f"• {meter_label(m)}: {_thresholds_text(t)}" for m, t in sorted(rules.overrides.items())]
+    return "\n".join(lines)
+
+
+def alert_settings_message(rules: AlertRules, recent: Sequence[Alert], *, admins: Sequence[str]) -> Message:
+    """`/plan alerts` for someone who is not an administrator: the settings, read-only."""
+    who = ", ".join(f"<@{a}>" for a in admins) if admins else "a workspace admin"
+    blocks: list[Block] = [
+        SectionBlock(block_id=BlockId.ALERTS_INTRO, text=MarkdownTextObject(text=settings_summary(rules))),
+        SectionBlock(block_id=BlockId.ALERTS_RECENT, text=MarkdownTextObject(text=_recent_text(recent))),
+        ContextBlock(elements=[MarkdownTextObject(text=f"Only administrators can change these. Ask {who}.")]),
+    ]
+    return Message(text=settings_summary(rules).replace("*", ""), blocks=blocks)
+
+
+def settings_saved_message(rules: AlertRules) -> Message:
+    text = f":white_check_mark: Saved. {settings_summary(rules)}"
+    return Message(text=text.replace("*", ""), blocks=[SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def alerts_channel_notice(company: str, user_id: str) -> Message:
+    text = f":bell: Quota alerts for *{company}* will be posted here (set by <@{user_id}>)."
+    return Message(
+        text=text.replace("*", ""),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=text))],
+        response_type="in_channel",
+    )
+
+
+class AlertSettingsForm(BaseModel):
+    """What the administrator chose in the modal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool
+    channel: str | None
+    thresholds: tuple[int, ...]
+    overrides: dict[str, tuple[int, ...]]
+    """Meters given their own thresholds; an empty tuple turns the meter off."""
+    off_mixed: tuple[str, ...] = ()
+    """Meters where Off was chosen together with thresholds (an error)."""
+
+    @classmethod
+    def from_state(cls, state: ViewState, meters: Sequence[str]) -> AlertSettingsForm:
+        chosen = state.choices
+        enabled = state.text(BlockId.ALERTS_ENABLED, Action.ALERTS_ENABLED)
+        overrides: dict[str, tuple[int, ...]] = {}
+        mixed: list[str] = []
+        for meter in meters:
+            picked = chosen(METER_BLOCK.id(meter), Action.ALERTS_METER)
+            if not picked:
+                continue
+            if OFF in picked and len(picked) > 1:
+                mixed.append(meter)
+            overrides[meter] = () if OFF in picked else _percents(picked)
+        try:
+            return cls(
+                enabled=enabled != OFF,
+                channel=state.conversation(BlockId.ALERTS_CHANNEL, Action.ALERTS_CHANNEL),
+                thresholds=_percents(chosen(BlockId.ALERTS_THRESHOLDS, Action.ALERTS_THRESHOLDS)),
+                overrides=overrides,
+                off_mixed=tuple(mixed),
+            )
+        except ValidationError as error:  # a tampered payload; the handler reports it as a bad request
+            raise ValueError(str(error)) from error
+
+    def errors(self) -> dict[str, str]:
+        """Inline errors by block id (empty when the form can be saved)."""
+        errors: dict[str, str] = {}
+        if self.enabled and not self.channel:
+            errors[BlockId.ALERTS_CHANNEL] = "Choose the channel alerts are posted to."
+        if not self.thresholds:
+            errors[BlockId.ALERTS_THRESHOLDS] = "Choose at least one threshold."
+        for meter in self.off_mixed:
+            errors[METER_BLOCK.id(meter)] = "Choose Off on its own, or thresholds."
+        return errors
+
+    def rules(self, *, channel_team_id: str | None) -> AlertRules:
+        return AlertRules(
+            enabled=self.enabled,
+            channel=self.channel,
+            channel_team_id=channel_team_id if self.channel else None,
+            thresholds=self.thresholds,
+            overrides=self.overrides,
+        )
+
+
+def _percents(values: Sequence[str]) -> tuple[int, ...]:
+    percents = sorted({int(v) for v in values if v.isdigit()})
+    if any(not 1 <= p <= 100 for p in percents):
+        raise ValueError("thresholds are percentages from 1 to 100")
+    return tuple(percents)

@@ -1,0 +1,1 @@
+"""Company Information: /plan company, its Home tab, the edit modal (form) and the change notice."""

@@ -1,0 +1,175 @@
+"""The two feature groups of Plan Monitoring: each feature's status, what it means, and its ⋮ menu."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from slack_sdk.models.blocks import (
+    Block,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
+    SectionBlock,
+)
+
+from bot.plan.usage import percent_used, quantity
+from handlers.messages import Message, as_of_context, money, slack_datetime, truncate, usage_line
+from handlers.payloads import Payload
+from handlers.plan.ids import FEATURE_BLOCK, Action
+from handlers.plan.views import plan_actions, summary_blocks
+from store.domain.plan import Feature, FeatureGroup, FeatureKey, FeatureStatus, PlanSnapshot
+
+Dashboard = Callable[[str], str]
+"""Turns a dashboard path ("/campaigns/new") into the full URL of the vendor dashboard."""
+
+GROUP_TITLES = {
+    FeatureGroup.CUSTOMERS: "Where your customers come from",
+    FeatureGroup.ENGAGEMENT: "How your staff engage with your customers",
+}
+
+STATUS_LOOK = {
+    FeatureStatus.AVAILABLE: (":large_green_circle:", "Available"),
+    FeatureStatus.PENDING: (":large_yellow_circle:", "Pending"),
+    FeatureStatus.PROCESSING: (":hourglass_flowing_sand:", "Processing"),
+    FeatureStatus.LOCKED: (":lock:", "Locked"),
+}
+
+
+class MenuVerb(StrEnum):
+    CREATE = "create"
+    MANAGE = "manage"
+    CONFIGURE = "configure"
+    REQUEST_ADDON = "addon"
+
+    @property
+    def label(self) -> str:
+        return {"create": "Create", "manage": "Manage", "configure": "Configure", "addon": "Request add-on"}[
+            self.value
+        ]
+
+
+class MenuChoice(Payload):
+    """An option of a feature's ⋮ menu."""
+
+    verb: MenuVerb
+    feature: FeatureKey
+
+
+def feature_blocks(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) -> list[Block]:
+    """Both groups, in the vendor page's order; a group with none of its features is left out."""
+    blocks: list[Block] = []
+    for group, title in GROUP_TITLES.items():
+        features = [f for f in plan.features if f.group == group]
+        if not features:
+            continue
+        blocks.append(HeaderBlock(text=title))
+        blocks.extend(
+            feature_section(f, currency=plan.account.currency, is_admin=is_admin, dashboard=dashboard)
+            for f in features
+        )
+    return blocks
+
+
+def feature_section(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> SectionBlock:
+    emoji, label = STATUS_LOOK[feature.status]
+    text = f"*{feature.name}*  {emoji} {label}\n{status_detail(feature, currency=currency, is_admin=is_admin, dashboard=dashboard)}"
+    return SectionBlock(
+        block_id=FEATURE_BLOCK.id(feature.key.value),
+        text=MarkdownTextObject(text=truncate(text, 3000)),
+        accessory=feature_menu(feature, is_admin=is_admin, dashboard=dashboard),
+    )
+
+
+def status_detail(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> str:
+    """What the status means for this feature, and what the reader can do about it."""
+    match feature.status:
+        case FeatureStatus.AVAILABLE:
+            if feature.limit is None:
+                usage = f"{quantity(feature.used)} {feature.unit}"
+            else:
+                usage = usage_line(
+                    feature.used, feature.limit, feature.unit, percent_used(feature.used, feature.limit)
+                )
+            fee = f" · {money(feature.monthly_fee, currency)}/month" if feature.monthly_fee else ""
+            return usage + fee
+        case FeatureStatus.PENDING:
+            reason = feature.pending_reason or "It needs configuring before it can be used."
+            if not is_admin:
+                return f"Needs configuring: {reason}\nAn administrator can configure it."
+            path = feature.configure_path or feature.manage_path
+            link = f"\n<{dashboard(path)}|Configure it in the dashboard>" if path else ""
+            return f"Needs configuring: {reason}{link}"
+        case FeatureStatus.PROCESSING:
+            return (
+                f"Being activated since {slack_datetime(feature.status_since)}; it will be available shortly."
+            )
+        case FeatureStatus.LOCKED:
+            if is_admin:
+                return "Not in your plan. Choose *Request add-on* in its ⋮ menu to ask Sales for it."
+            return "Not in your plan. An administrator can request it as an add-on."
+
+
+def menu_choices(feature: Feature, *, is_admin: bool) -> list[MenuVerb]:
+    """The ⋮ options this reader may use for a feature in its status."""
+    verbs: list[MenuVerb] = []
+    match feature.status:
+        case FeatureStatus.AVAILABLE:
+            verbs = [MenuVerb.CREATE, MenuVerb.MANAGE]
+        case FeatureStatus.PENDING:
+            verbs = [MenuVerb.CONFIGURE, MenuVerb.MANAGE] if is_admin else [MenuVerb.MANAGE]
+        case FeatureStatus.PROCESSING:
+            verbs = [MenuVerb.MANAGE]
+        case FeatureStatus.LOCKED:
+            verbs = [MenuVerb.REQUEST_ADDON] if is_admin else []
+    return [verb for verb in verbs if verb == MenuVerb.REQUEST_ADDON or _path(feature, verb)]
+
+
+def feature_menu(feature: Feature, *, is_admin: bool, dashboard: Dashboard) -> OverflowMenuElement | None:
+    options = []
+    for verb in menu_choices(feature, is_admin=is_admin):
+        path = _path(feature, verb)
+        options.append(
+            Option(
+                value=MenuChoice(verb=verb, feature=feature.key).encode(),
+                text=verb.label,
+                url=dashboard(path) if path else None,
+            )
+        )
+    return OverflowMenuElement(action_id=Action.FEATURE_MENU, options=options) if options else None
+
+
+def _path(feature: Feature, verb: MenuVerb) -> str | None:
+    match verb:
+        case MenuVerb.CREATE:
+            return feature.create_path
+        case MenuVerb.MANAGE:
+            return feature.manage_path
+        case MenuVerb.CONFIGURE:
+            return feature.configure_path or feature.manage_path
+        case MenuVerb.REQUEST_ADDON:
+            return None
+
+
+def features_message(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) -> Message:
+    """`/plan features`: both groups with their menus, and Upgrade."""
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(f"Features · {plan.account.company_name}", 150)),
+        *feature_blocks(plan, is_admin=is_admin, dashboard=dashboard),
+        as_of_context(plan.account.data_as_of),
+        plan_actions(share=False),
+    ]
+    lines = [f"{f.name}: {STATUS_LOOK[f.status][1]}" for f in plan.features]
+    return Message(text=f"{plan.account.company_name} features: " + "; ".join(lines), blocks=blocks)
+
+
+def plan_monitoring_blocks(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) -> list[Block]:
+    """The Plan Monitoring tab of the App Home: summary, Upgrade, then both feature groups."""
+    return [
+        *summary_blocks(plan),
+        plan_actions(share=False),
+        DividerBlock(),
+        *feature_blocks(plan, is_admin=is_admin, dashboard=dashboard),
+    ]

@@ -1,0 +1,243 @@
+"""Upgrade requests reach Sales: the request is stored, posted to the sales channel, and its delivery
+recorded; Sales acknowledge and complete it, and the requester is told by DM.
+
+A request is stored before Sales hears of it, and its delivery recorded after, so a sales channel
+that is missing or refuses the post loses nothing: the request stays, marked undelivered, and the
+requester is told.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.core.errors import NotFoundHere
+from bot.plan.usage import is_high, percent_used, whole_percent
+from handlers.interaction import Interaction
+from handlers.messages import (
+    Message,
+    money,
+    slack_date,
+    slack_datetime,
+    truncate,
+    usage_line,
+)
+from handlers.payloads import Payload
+from handlers.upgrade.form import UpgradeForm
+from handlers.upgrade.ids import Action
+from handlers.upgrade.ids import Block as BlockId
+from handlers.upgrade.views import (
+    already_message,
+    delivery_message,
+    duplicate_message,
+    progress_message,
+    wanted,
+)
+from store.domain.upgrades import (
+    Delivery,
+    Evidence,
+    UpgradeDraft,
+    UpgradeKind,
+    UpgradeRequest,
+    UpgradeStatus,
+    UsageFigure,
+)
+from store.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+def sales_message(request: UpgradeRequest) -> Message:
+    """The post in the sales channel: who wants what, with the plan and usage as evidence."""
+    evidence = request.evidence
+    title = "Add-on request" if request.kind == UpgradeKind.FEATURE else "Upgrade request"
+    facts = [
+        f"*Account*\n{evidence.company_name} (`{request.account_id}`)",
+        f"*Plan*\n{evidence.plan_name} · {money(evidence.monthly_fee, evidence.currency)}/month",
+        f"*Next payment*\n{slack_date(evidence.next_payment_date)}",
+        f"*Requested by*\n<@{request.requested_by}>",
+        f"*Wants*\n{wanted(request)}",
+        f"*Reference*\n`{request.id}`",
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(f"{title} · {evidence.company_name}", 150)),
+        SectionBlock(
+            block_id=BlockId.SALES_REQUEST,
+            fields=[MarkdownTextObject(text=truncate(fact, 2000)) for fact in facts],
+        ),
+    ]
+    if request.note:
+        quoted = "\n".join(f"> {line}" for line in request.note.splitlines())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(f"*Note*\n{quoted}", 3000))))
+    blocks += [
+        SectionBlock(
+            block_id=BlockId.SALES_USAGE,
+            text=MarkdownTextObject(text=truncate(usage_evidence(evidence), 3000)),
+        ),
+        SectionBlock(text=MarkdownTextObject(text=high_usage_text(evidence))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Requested {slack_datetime(request.created_at)} · usage as of "
+                    f"{slack_datetime(evidence.data_as_of)} · workspace `{request.team_id}`"
+                )
+            ]
+        ),
+    ]
+    if (progress := _progress_text(request)) is not None:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
+    if (actions := _sales_actions(request)) is not None:
+        blocks.append(actions)
+    return Message(
+        text=f"{title} {request.id} from {evidence.company_name}: {wanted(request)}", blocks=blocks
+    )
+
+
+def _figure_line(figure: UsageFigure) -> str:
+    percent = percent_used(figure.used, figure.limit)  # None without a limit: shown as "N unit used"
+    return f"*{figure.name}*  {usage_line(figure.used, figure.limit or 0, figure.unit, percent)}"
+
+
+def usage_evidence(evidence: Evidence) -> str:
+    lines = ["*Usage this billing period*", *(_figure_line(f) for f in evidence.allowances)]
+    if evidence.features:
+        lines += ["*Feature usage*", *(_figure_line(f) for f in evidence.features)]
+    return "\n".join(lines)
+
+
+def high_figures(evidence: Evidence) -> list[UsageFigure]:
+    """Every allowance or feature at or above the 80% warning level."""
+    return [
+        f
+        for f in (*evidence.allowances, *evidence.features)
+        if f.limit is not None and is_high(percent_used(f.used, f.limit))
+    ]
+
+
+def high_usage_text(evidence: Evidence) -> str:
+    high = high_figures(evidence)
+    if not high:
+        return ":white_check_mark: Nothing is at or above 80% of its allowance."
+    listed = ", ".join(
+        f"{f.name} ({whole_percent(p)}%)" for f in high if (p := percent_used(f.used, f.limit)) is not None
+    )
+    return f":warning: *At or above 80%:* {listed}"
+
+
+def _progress_text(request: UpgradeRequest) -> str | None:
+    parts = []
+    if request.acknowledged_by and request.acknowledged_at:
+        parts.append(
+            f":eyes: Acknowledged by <@{request.acknowledged_by}> {slack_datetime(request.acknowledged_at)}"
+        )
+    if request.done_by and request.done_at:
+        parts.append(f":white_check_mark: Done by <@{request.done_by}> {slack_datetime(request.done_at)}")
+    return " · ".join(parts) or None
+
+
+def _sales_actions(request: UpgradeRequest) -> ActionsBlock | None:
+    buttons = []
+    if request.status == UpgradeStatus.REQUESTED:
+        buttons.append(
+            ButtonElement(
+                text="Acknowledge",
+                action_id=Action.UPGRADE_ACKNOWLEDGE,
+                value=RequestRef(id=request.id).encode(),
+                style="primary",
+            )
+        )
+    if request.status != UpgradeStatus.DONE:
+        buttons.append(
+            ButtonElement(
+                text="Done", action_id=Action.UPGRADE_DONE, value=RequestRef(id=request.id).encode()
+            )
+        )
+    return ActionsBlock(block_id=BlockId.SALES_ACTIONS, elements=buttons) if buttons else None
+
+
+class RequestRef(Payload):
+    """The request a Sales button is about."""
+
+    id: str
+
+
+async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
+    """Store the checked request, post it to Sales, and tell the requester how that went."""
+    form = interaction.value
+    assert form.kind is not None  # checked by upgrade_form_errors
+    account_id = await interaction.account_id()
+    draft = UpgradeDraft(
+        account_id=account_id,
+        team_id=interaction.workspace.team_id,
+        requested_by=interaction.user_id,
+        kind=form.kind,
+        quantity=form.quantity,
+        feature=form.feature,
+        note=form.note,
+        evidence=Evidence.of(await interaction.store.accounts.snapshot(account_id)),
+    )
+    request, created = await interaction.store.upgrades.create(draft)
+    if not created:
+        await interaction.tell(request.requested_by, duplicate_message(request))
+        return
+    request = await _deliver(interaction, request)
+    await interaction.tell(request.requested_by, delivery_message(request))
+
+
+async def _deliver(interaction: Interaction[UpgradeForm], request: UpgradeRequest) -> UpgradeRequest:
+    """Post the stored request to the sales channel and record how that went."""
+    upgrades = interaction.store.upgrades
+    channel = interaction.settings.sales_channel
+    if channel is None:
+        log.warning("upgrade request %s not posted: SALES_CHANNEL is not set", request.id)
+        return await upgrades.record_delivery(request.account_id, request.id, Delivery.NO_CHANNEL)
+    try:
+        posted = await interaction.client.chat_postMessage(
+            channel=channel, **sales_message(request).as_kwargs()
+        )
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+        reason = (
+            str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__
+        )
+        log.warning("upgrade request %s not posted to %s: %s", request.id, channel, reason)
+        return await upgrades.record_delivery(
+            request.account_id, request.id, Delivery.FAILED, channel=channel, error=reason
+        )
+    return await upgrades.record_delivery(
+        request.account_id, request.id, Delivery.DELIVERED, channel=posted["channel"], ts=posted["ts"]
+    )
+
+
+async def advance_request(interaction: Interaction[RequestRef], status: UpgradeStatus) -> None:
+    """Sales acknowledges or completes a request: update the sales post in place and tell the requester.
+
+    Sales need not be administrators, but the request must belong to their workspace's account."""
+    request_id = interaction.value.id
+    account_id = await interaction.account_id()
+    try:
+        request, changed = await interaction.store.upgrades.advance(
+            account_id, request_id, status, by=interaction.user_id
+        )
+    except NotFound:
+        raise NotFoundHere(f"request `{request_id}`") from None
+    if not changed:  # someone got there first: say so to this person only
+        if interaction.respond is not None:
+            await interaction.reply(already_message(request))
+        return
+    container = interaction.body.get("container") or {}
+    channel = request.sales_channel or container.get("channel_id")
+    ts = request.sales_ts or container.get("message_ts")
+    if channel and ts:
+        await interaction.client.chat_update(channel=channel, ts=ts, **sales_message(request).as_kwargs())
+    await interaction.tell(request.requested_by, progress_message(request))

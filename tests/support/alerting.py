@@ -1,0 +1,70 @@
+"""Helpers for the quota-alert tests: a clock to move by hand, readings, rules, the service."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from handlers.alerts.service import AlertService, AlertTuning
+from handlers.slack_clients import ClientForTeam
+from store import Store
+from store.domain.alerts import AlertRules
+from store.tables import AccountRow
+from store.usage import Reading
+from tests.support.clock import DEMO_NOW, FakeClock
+
+ALERTS_CHANNEL = "C0ALERTS"
+ACCOUNT = "demo"
+ADMIN = "U0DEMOADMIN"
+
+
+def plain_provider(fake: FakeSlack) -> ClientForTeam:
+    """A client without slack_sdk's own retry handlers, so the outbox's retries are what is tested."""
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+    async def provide(team_id: str) -> AsyncWebClient | None:
+        return client
+
+    return provide
+
+
+def service(store: Store, fake: FakeSlack, clock: FakeClock, **tuning: object) -> AlertService:
+    options: dict[str, object] = {"channel_interval": 0.0, "post_timeout": 2.0, **tuning}
+    return AlertService(store, plain_provider(fake), clock=clock, tuning=AlertTuning(**options))  # type: ignore[arg-type]
+
+
+async def use_alerts_channel(store: Store, channel: str = ALERTS_CHANNEL, **rules: object) -> None:
+    await store.alerts.save_rules(
+        ACCOUNT,
+        AlertRules(channel=channel, channel_team_id="T0DEMO", **rules),
+        by=ADMIN,
+        now=DEMO_NOW,
+    )
+
+
+async def read(
+    store: Store, clock: FakeClock, meter: str, used: Decimal | float | str, account: str = ACCOUNT
+) -> None:
+    """A usage reading taken now."""
+    await store.usage.record(
+        account, [Reading(meter=meter, used=Decimal(str(used)), at=clock.now)], now=clock.now
+    )
+
+
+def posts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
+    """Alert messages Slack accepted in `channel`."""
+    return [c for c in fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel]
+
+
+def attempts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
+    return [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == channel]
+
+
+async def set_alerts_channel(store: Store, account_id: str, channel: str | None) -> None:
+    """Point the account's alerts channel straight at `channel` in the database (no Slack involved)."""
+    async with store.db.session() as session:
+        row = await session.get(AccountRow, account_id)
+        assert row is not None
+        row.alerts_channel = channel
