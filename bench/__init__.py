@@ -1,1 +1,1 @@
-"""Benchmarks: run `python -m bench` (see README, Performance). Not part of the test suite."""
+"""Benchmarks: run `python -m bench` (see docs/performance.md). Not part of the test suite."""

@@ -12,11 +12,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -24,7 +26,7 @@ from bot.settings import require
 from handlers.alerts import listeners as alerts
 from handlers.company import listeners as company
 from handlers.errors import handle_error
-from handlers.event_dedupe import HandledEvents
+from handlers.event_dedupe import Replays
 from handlers.installation import listeners as installation
 from handlers.linking import listeners as linking
 from handlers.plan import listeners as plan
@@ -42,7 +44,7 @@ from handlers.slack_clients import (
 from handlers.upgrade import listeners as upgrade
 from handlers.workspace import CONTEXT_KEY, Workspace
 
-__all__ = ["build_client", "create_app"]
+__all__ = ["SlackApp", "build_client", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,21 @@ CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 
-def create_app(services: Services) -> AsyncApp:
+class SlackApp(AsyncApp):
+    """Bolt's app, which also settles each request's replay claim once its response is known: a request
+    that was not applied after all (field errors, a 5xx) can be tried again (`handlers.event_dedupe`)."""
+
+    def __init__(self, replays: Replays, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.replays = replays
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        response = await super().async_dispatch(req)
+        await self.replays.settle(req, response)
+        return response
+
+
+def create_app(services: Services) -> SlackApp:
     settings = services.settings
     if not settings.socket_mode:  # over the socket, requests come from Slack by construction
         require(settings, "slack_signing_secret")
@@ -58,25 +74,32 @@ def create_app(services: Services) -> AsyncApp:
     installations = services.slack.installations
     if installations is None:
         require(settings, "slack_bot_token")
+    replays = Replays(services.store)
     with _bolt_oauth_from_settings_only():
-        app = AsyncApp(
+        app = SlackApp(
+            replays,
             signing_secret=signing_secret,
             client=build_client(settings, services.session),
             logger=logging.getLogger("bolt"),
-            before_authorize=HandledEvents(services.store),
-            # bolt's annotation says AuthorizeResult, yet its own authorizers return None for "not installed"
-            authorize=InstallationAuthorize(installations) if installations else None,  # type: ignore[arg-type]
+            before_authorize=replays,
+            authorize=InstallationAuthorize(installations) if installations else None,
             oauth_settings=_oauth_settings(services, installations) if installations else None,
         )
 
     @app.middleware
     async def attach_request_context(
-        context: AsyncBoltContext, client: AsyncWebClient, next: Callable[[], Awaitable[None]]
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        next: Callable[[], Awaitable[None]],
     ) -> None:
-        if context.team_id:
-            context[CONTEXT_KEY] = Workspace(
-                services.store, context.team_id, client, services.workspace_admins, context.enterprise_id
-            )
+        # Always a Workspace, even for an organisation-wide install's request that names none: a listener
+        # then tells the person (WorkspaceUnknown) rather than failing after the ack.
+        workspace = Workspace.for_request(services.store, context, body, client, services.workspace_admins)
+        if workspace.team_id and workspace.team_id != context.team_id:
+            # An org-wide install's token serves many workspaces: its calls name the one at hand.
+            client.default_params["team_id"] = workspace.team_id
+        context[CONTEXT_KEY] = workspace
         await next()
 
     app.error(handle_error)

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import click
 
+from bot.core import bounds
 from bot.settings import Settings, SettingsError, load_settings, require
 from store import Store
 from store.domain.rates import RateRow
@@ -49,6 +50,43 @@ def with_store(func: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
         run(body())
 
     return wrapper
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any, Any]
+else:  # generic only from click 8.2 on
+    _ParamType = click.ParamType
+
+
+class Bounded(_ParamType):
+    """A command-line value checked against its bounds (`bot.core.bounds`), as the ingest API checks it."""
+
+    def __init__(self, kind: Any, name: str, *, convert: Callable[[str], object] = str) -> None:
+        self.kind = kind
+        self.name = name
+        self._convert = convert
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return bounds.check(self.kind, self._convert(value))
+        except (bounds.OutOfBounds, ValueError) as error:
+            self.fail(f"{value!r} is not a valid {self.name}: {error}", param, ctx)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("use YYYY-MM-DD") from None
+
+
+ACCOUNT = Bounded(bounds.AccountId, "account id")
+TEAM = Bounded(bounds.TeamId, "Slack workspace (team) id")
+USER = Bounded(bounds.UserId, "Slack user id")
+LABEL = Bounded(bounds.Label, "label")
+DATE = Bounded(bounds.BoundedDate, "date", convert=_date)
 
 
 @click.group()
@@ -109,6 +147,42 @@ def alerts_run(ctx: click.Context, dry_run: bool) -> None:
         require_slack_credentials(settings)
     for line in run(run_once(settings, dry_run=dry_run)):
         click.echo(line)
+    if failing := run(_failing_accounts(settings)):
+        click.echo(
+            f"{len(failing)} account(s) skipped, their evaluation failed: {', '.join(failing)} "
+            "(myplan alerts status says why)",
+            err=True,
+        )
+
+
+async def _failing_accounts(settings: Settings) -> list[str]:
+    store = Store.from_url(settings.database_url)
+    try:
+        return [failure.account_id for failure in await store.alerts.failing_accounts()]
+    finally:
+        await store.close()
+
+
+@alerts.command("status")
+@with_store
+async def alerts_status(store: Store) -> None:
+    """List the accounts whose alert evaluation fails: why, and when it is tried next (exit 1 if any)."""
+    failing = await store.alerts.failing_accounts()
+    if not failing:
+        click.echo("every account's alerts are being evaluated")
+        return
+    click.echo(f"{len(failing)} account(s) skipped by alert evaluation:")
+    for failure in failing:
+        click.echo(
+            f"  {failure.account_id}: failed {failure.failures} time(s) in a row since "
+            f"{_when(failure.first_failed_at)}, last at {_when(failure.last_failed_at)}: {failure.last_error}; "
+            f"next try at {_when(failure.retry_at)}"
+        )
+    raise click.exceptions.Exit(1)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @cli.group()
@@ -125,9 +199,15 @@ def upgrade(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option("--team", default="T0DEMO", show_default=True, help="Slack workspace (team id) to link.")
 @click.option(
-    "--admin", default="U0DEMOADMIN", show_default=True, help="Slack user id to make administrator."
+    "--team", type=TEAM, default="T0DEMO", show_default=True, help="Slack workspace (team id) to link."
+)
+@click.option(
+    "--admin",
+    type=USER,
+    default="U0DEMOADMIN",
+    show_default=True,
+    help="Slack user id to make administrator.",
 )
 @with_store
 async def demo(store: Store, team: str, admin: str) -> None:
@@ -147,8 +227,8 @@ async def demo(store: Store, team: str, admin: str) -> None:
 
 
 @cli.command()
-@click.argument("team")
-@click.argument("account")
+@click.argument("team", type=TEAM)
+@click.argument("account", type=ACCOUNT)
 @with_store
 async def link(store: Store, team: str, account: str) -> None:
     """Link Slack workspace TEAM (team id) to service account ACCOUNT."""
@@ -157,7 +237,7 @@ async def link(store: Store, team: str, account: str) -> None:
 
 
 @cli.command("link-code")
-@click.argument("account")
+@click.argument("account", type=ACCOUNT)
 @with_store
 async def link_code(store: Store, account: str) -> None:
     """Issue a one-time code that links a Slack workspace to ACCOUNT (a workspace admin runs /plan link CODE)."""
@@ -175,8 +255,8 @@ def admins() -> None:
 
 
 @admins.command("add")
-@click.argument("account")
-@click.argument("user")
+@click.argument("account", type=ACCOUNT)
+@click.argument("user", type=USER)
 @with_store
 async def admins_add(store: Store, account: str, user: str) -> None:
     """Make USER an administrator of ACCOUNT."""
@@ -185,8 +265,8 @@ async def admins_add(store: Store, account: str, user: str) -> None:
 
 
 @admins.command("remove")
-@click.argument("account")
-@click.argument("user")
+@click.argument("account", type=ACCOUNT)
+@click.argument("user", type=USER)
 @with_store
 async def admins_remove(store: Store, account: str, user: str) -> None:
     """Remove USER from ACCOUNT's administrators."""
@@ -195,7 +275,7 @@ async def admins_remove(store: Store, account: str, user: str) -> None:
 
 
 @admins.command("list")
-@click.argument("account")
+@click.argument("account", type=ACCOUNT)
 @with_store
 async def admins_list(store: Store, account: str) -> None:
     """List ACCOUNT's administrators."""
@@ -225,15 +305,26 @@ def _read_rate_file(file: BinaryIO) -> list[RateRow]:
         ) from None
 
 
+def _label_of(file: BinaryIO) -> str:
+    """The file's name as the version's label, unless it cannot be one (a line break in it, say)."""
+    name = Path(file.name).name[: bounds.MAX_LABEL]
+    try:
+        return str(bounds.check(bounds.Label, name))
+    except bounds.OutOfBounds:
+        return "Rate table"
+
+
 @cli.command("import-rates")
 @click.argument("file", type=click.File("rb"))
 @click.option(
     "--effective-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DATE,
     default=None,
-    help="Date the rates take effect, YYYY-MM-DD (default: today).",
+    help="Date the rates take effect, YYYY-MM-DD, from 2000 to 2099 (default: today).",
 )
-@click.option("--label", default=None, help="A name for this version (default: the file name).")
+@click.option(
+    "--label", type=LABEL, default=None, help="A name for this version, one line (default: the file name)."
+)
 @click.option(
     "--notify/--no-notify",
     default=True,
@@ -242,7 +333,7 @@ def _read_rate_file(file: BinaryIO) -> list[RateRow]:
 )
 @with_store
 async def import_rates_command(
-    store: Store, file: BinaryIO, effective_date: datetime | None, label: str | None, notify: bool
+    store: Store, file: BinaryIO, effective_date: date | None, label: str | None, notify: bool
 ) -> None:
     """Import FILE.csv ("-" for stdin) as the new rate table; the previous version is kept.
 
@@ -261,8 +352,8 @@ async def import_rates_command(
     outcome = await import_rates(
         store,
         rows,
-        effective_date=effective_date.date() if effective_date else utcnow().date(),
-        label=(label or Path(file.name).name)[:200],
+        effective_date=effective_date or utcnow().date(),
+        label=label or _label_of(file),
         client_for_team=client_for_team,
     )
     table, changes = outcome.imported.table, outcome.imported.changes
@@ -292,7 +383,13 @@ async def import_rates_command(
 @click.option(
     "--output", "-o", type=click.File("wb"), default="-", help="File to write (default: standard output)."
 )
-@click.option("--version", "version", type=int, default=None, help="An older version (default: the current).")
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(1, bounds.MAX_COUNT),
+    default=None,
+    help="An older version (default: the current).",
+)
 @with_store
 async def export_rates_command(store: Store, output: BinaryIO, version: int | None) -> None:
     """Write the rate table as CSV, exactly as import-rates reads it."""
@@ -324,7 +421,9 @@ def try_command(ctx: click.Context, command_text: str, team: str, user: str) -> 
 def main() -> None:
     """Entry point: known failures end with one clear line, not a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)  # an Exit raised by a command comes back as its code
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:

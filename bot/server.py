@@ -1,5 +1,9 @@
 """The aiohttp web server: Slack's request URL, the OAuth install pages, the health check and the
-ingest API."""
+ingest API.
+
+Slack's request URL (`/slack/events`) admits a request only after `bot.slack_edge` has checked it; a
+refused one is answered with a 4xx and one log line (method, path, reason, size), never with its body.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from typing import Any, Protocol
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from bot.api import API_PREFIX, UsageHook, create_api_app
+from bot.settings import require
+from bot.slack_edge import RawSignatureVerifier, Refused, admit
 from handlers.services import Services
 from handlers.slack_clients import build_client
 from store.errors import StoreUnavailable
@@ -28,6 +35,7 @@ class SocketConnection(Protocol):
 SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
 SOCKET = web.AppKey("socket", SocketConnection)
+VERIFIER = web.AppKey("verifier", SignatureVerifier)
 HEALTH_TIMEOUT = 3.0
 
 
@@ -52,6 +60,9 @@ def create_web_app(
     if bolt is not None:
         app[BOLT] = bolt
         if socket is None:
+            require(services.settings, "slack_signing_secret")
+            assert services.settings.slack_signing_secret is not None
+            app[VERIFIER] = RawSignatureVerifier(services.settings.slack_signing_secret.get_secret_value())
             app.router.add_post("/slack/events", slack_events)
         if bolt.oauth_flow is not None:
             app.router.add_get(bolt.oauth_flow.install_path, slack_install)
@@ -64,7 +75,19 @@ def create_web_app(
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    """Slack's request URL: the request is checked (size, signature, shape), then handed to bolt."""
+    try:
+        bolt_request, body = await admit(request, request.app[VERIFIER])
+    except Refused as refused:
+        size = refused.size if refused.size is not None else request.content_length or 0
+        log.warning("refused %s %s: %s (%d bytes)", request.method, request.path, refused.reason, size)
+        return web.Response(status=refused.status, text=refused.reason)
+    if body.get("type") == "app_rate_limited":
+        # Slack stopped sending this workspace's events for a minute; it wants only a 200 (bolt has no
+        # listener for it and would answer 404, logging the body).
+        log.warning("Slack rate-limited the events of workspace %s", str(body.get("team_id"))[:32])
+        return web.Response(status=200)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 
@@ -84,10 +107,15 @@ async def slack_oauth_redirect(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     """200 while the database answers (and, in Socket Mode, the socket is connected), 503 otherwise; it
-    recovers by itself."""
+    recovers by itself. The accounts whose alert evaluation is failing are listed (`myplan alerts status`
+    says why)."""
     report: dict[str, Any] = {"ok": True, "database": "ok"}
+    store = request.app[SERVICES].store
     try:
-        await asyncio.wait_for(request.app[SERVICES].store.db.ping(), HEALTH_TIMEOUT)
+        await asyncio.wait_for(store.db.ping(), HEALTH_TIMEOUT)
+        # One account's bad data does not make the service unhealthy; the operator sees it here.
+        failing = await asyncio.wait_for(store.alerts.failing_accounts(), HEALTH_TIMEOUT)
+        report["alerts"] = {"failing_accounts": [f.account_id for f in failing]}
     except (StoreUnavailable, TimeoutError) as error:
         log.warning("health check: database unavailable: %s", error)
         report.update(ok=False, database="unavailable")

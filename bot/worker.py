@@ -11,7 +11,7 @@ from itertools import groupby
 import aiohttp
 
 from bot.settings import Settings
-from handlers.alerts.service import AlertService, DeliveryReport
+from handlers.alerts.service import AlertService, AlertTuning, DeliveryReport
 from handlers.alerts.views import alert_text
 from store import Store
 from store.domain.alerts import Alert, AlertKind
@@ -19,13 +19,16 @@ from store.domain.alerts import Alert, AlertKind
 log = logging.getLogger(__name__)
 
 
-async def run_worker(settings: Settings, *, evaluate_every: float, deliver_every: float) -> None:
+async def run_worker(
+    settings: Settings, *, evaluate_every: float, deliver_every: float, tuning: AlertTuning | None = None
+) -> None:
     """Evaluate every account every `evaluate_every` seconds and deliver due alerts every
     `deliver_every` seconds, until SIGTERM or SIGINT; an alert cut off mid-post is taken over by
-    the next worker once its lease runs out."""
+    the next worker once its lease runs out. `tuning` replaces the outbox's defaults (leases, timeouts,
+    the history budget: bench.soak shortens them; every process on one database should share them)."""
     store = Store.from_url(settings.database_url)
     session = aiohttp.ClientSession()
-    alerts = AlertService.from_settings(store, settings, session)
+    alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

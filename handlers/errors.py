@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotLinked, UserFacingError
+from handlers.limits import view_dict
 from handlers.messages import (
     Message,
     failure_message,
@@ -73,7 +74,7 @@ async def _explain_in_modal(client: AsyncWebClient, body: dict[str, Any], messag
     if not trigger_id:
         return False
     try:
-        await client.views_open(trigger_id=trigger_id, view=notice_modal(message).to_dict())
+        await client.views_open(trigger_id=trigger_id, view=view_dict(notice_modal(message)))
     except SlackApiError as failure:
         log.info("could not explain in a modal (%s); sending a DM instead", failure.response.get("error"))
         return False

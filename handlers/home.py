@@ -15,6 +15,7 @@ from slack_sdk.models.views import View
 from bot.core.errors import UserFacingError
 from handlers.errors import message_for
 from handlers.interaction import Interaction
+from handlers.limits import view_dict
 from handlers.messages import plain
 from handlers.payloads import Payload, SuffixedId
 from store.errors import StoreUnavailable
@@ -88,7 +89,7 @@ class HomeTabs:
             shown = _parse_tab(tab)
             await interaction.store.home.remember_tab(team_id, user_id, shown.value)
         body = await self._body(shown, interaction)
-        await interaction.client.views_publish(user_id=user_id, view=home_view(shown, body))
+        await interaction.client.views_publish(user_id=user_id, view=view_dict(home_view(shown, body)))
 
     async def _body(self, tab: HomeTab, interaction: Interaction[Any]) -> list[Block]:
         builder = self._builders.get(tab)

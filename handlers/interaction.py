@@ -21,10 +21,12 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
 from handlers.errors import message_for, report_error
+from handlers.limits import view_dict
 from handlers.messages import Message, notice_modal
 from handlers.payloads import ModalMetadata, ViewState
 from handlers.services import Services
@@ -110,8 +112,8 @@ class Interaction(Generic[V]):
         """A DM from the app (posting to a user id lands in their DM with it)."""
         await self.client.chat_postMessage(channel=user_id, **message.as_kwargs())
 
-    async def open_modal(self, view: Any) -> None:
-        await self.client.views_open(trigger_id=self.trigger_id, view=view)
+    async def open_modal(self, view: View) -> None:
+        await self.client.views_open(trigger_id=self.trigger_id, view=view_dict(view))
 
     def with_value(self, value: W) -> Interaction[W]:
         return dataclasses.replace(self, value=value)  # type: ignore[return-value,arg-type]
@@ -191,7 +193,7 @@ def checked(surfaces: Surfaces, check: Check[V], work: Work[V] | None = None) ->
         try:
             outcome = await check(interaction(args, surfaces, None))
         except Exception as error:  # shown in the modal the user is looking at
-            await args.ack(response_action="update", view=notice_modal(message_for(error)).to_dict())
+            await args.ack(response_action="update", view=view_dict(notice_modal(message_for(error))))
             return
         if not isinstance(outcome, Accepted):
             await args.ack(**outcome)

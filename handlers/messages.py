@@ -13,6 +13,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from slack_sdk.models.views import View
 
 from bot.plan.usage import is_high, quantity, usage_bar, whole_percent
+from handlers.limits import MAX_MESSAGE_BLOCKS, MAX_MESSAGE_TEXT, fitted
+from handlers.limits import truncate as truncate
 
 INVOICE_NOTE = (
     "Figures may not be updated in real time. Your monthly invoice is authoritative for usage and fees."
@@ -28,7 +30,9 @@ class Message:
     response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [block.to_dict() for block in self.blocks]}
+        """Within Block Kit's limits whatever text went in (`handlers.limits`)."""
+        blocks = [fitted(block).to_dict() for block in self.blocks[:MAX_MESSAGE_BLOCKS]]
+        return {"text": truncate(self.text, MAX_MESSAGE_TEXT), "blocks": blocks}
 
     def as_response(self, *, replace_original: bool = False) -> dict[str, Any]:
         return {**self.as_kwargs(), "response_type": self.response_type, "replace_original": replace_original}
@@ -71,10 +75,6 @@ def as_of_context(as_of: datetime, block_id: str | None = None) -> ContextBlock:
             )
         ],
     )
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def escape(text: str) -> str:

@@ -7,11 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.core.errors import ExpiredForm, StaleAction
+
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+"""A database row's id as a payload carries it: a tampered 20-digit id is stale, not an overflow."""
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 class Payload(BaseModel):

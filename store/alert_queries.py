@@ -7,6 +7,7 @@ between timestamps), so each statement is written once for SQLite and PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,9 +27,11 @@ from store.domain.alerts import (
     ForecastCandidate,
     ReadingStats,
 )
+from store.domain.bounds import EARLIEST, EARLIEST_DATE, LATEST, LATEST_DATE
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureStatus, Meter
 from store.tables import (
     AccountRow,
+    AlertEvaluationFailureRow,
     AlertRow,
     AlertRuleRow,
     AlertThresholdRow,
@@ -106,11 +109,67 @@ def _days_after_sqlite(element: days_after, compiler: SQLCompiler, **kw: Any) ->
 
 
 # ------------------------------------------------------------------------------------------------
+# Which accounts an evaluation covers
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The accounts one evaluation covers.
+
+    One account (`account_id`), evaluated whatever its failures; or every account whose id is from
+    `first` to `last` (inclusive, in the database's order; None: no bound) except those waiting to be
+    retried after a failed evaluation (see `AlertEvaluationFailureRow`)."""
+
+    account_id: str | None = None
+    first: str | None = None
+    last: str | None = None
+
+    @classmethod
+    def everyone(cls) -> Scope:
+        return cls()
+
+    @classmethod
+    def between(cls, first: str, last: str) -> Scope:
+        return cls(first=first, last=last)
+
+    def covers(self, account: Any, now: datetime) -> ColumnElement[bool]:
+        """The condition on an account id column."""
+        if self.account_id is not None:
+            return account == self.account_id  # type: ignore[no-any-return]
+        failed = AlertEvaluationFailureRow
+        waiting = exists().where(failed.account_id == account, failed.retry_at > now)
+        conditions: list[ColumnElement[bool]] = [~waiting]
+        if self.first is not None:
+            conditions.append(account >= self.first)
+        if self.last is not None:
+            conditions.append(account <= self.last)
+        return and_(*conditions)
+
+    def ranged(self, account: Any) -> ColumnElement[bool]:
+        """The id range alone (every account for `everyone`)."""
+        if self.account_id is not None:
+            return account == self.account_id  # type: ignore[no-any-return]
+        conditions: list[ColumnElement[bool]] = [true()]
+        if self.first is not None:
+            conditions.append(account >= self.first)
+        if self.last is not None:
+            conditions.append(account <= self.last)
+        return and_(*conditions)
+
+
+def sane_period(subscription: type[SubscriptionRow]) -> ColumnElement[bool]:
+    """A billing period that starts in the window of sane dates: an account whose stored period does
+    not (PostgreSQL reads ``0001-01-01`` as ``-infinity``) is skipped, not evaluated into nonsense."""
+    return subscription.period_start.between(EARLIEST_DATE, LATEST_DATE)
+
+
+# ------------------------------------------------------------------------------------------------
 # What is watched: every meter's used and available, as one relation
 # ------------------------------------------------------------------------------------------------
 
 
-def _usage(account_id: str | None) -> Any:
+def _usage(scope: Scope, now: datetime) -> Any:
     """(account_id, meter, used, available, unit, as_of) of every watched meter: the three allowances,
     staff licences, and each Available feature that has a limit."""
     acc, a, s, f = AccountRow, AllowanceRow, SubscriptionRow, FeatureRow
@@ -143,23 +202,22 @@ def _usage(account_id: str | None) -> Any:
         .join(acc, acc.id == f.account_id)
         .where(f.status == FeatureStatus.AVAILABLE.value, f.limit.is_not(None))
     )
-    if account_id is not None:
-        allowances = allowances.where(a.account_id == account_id)
-        licences = licences.where(s.account_id == account_id)
-        features = features.where(f.account_id == account_id)
+    allowances = allowances.where(scope.covers(a.account_id, now))
+    licences = licences.where(scope.covers(s.account_id, now))
+    features = features.where(scope.covers(f.account_id, now))
     # A subquery, not a CTE: a statement starting with WITH would not open a transaction under
     # Python's sqlite3 (it only begins one before INSERT/UPDATE/DELETE), so it could not be rolled back.
     return union_all(allowances, licences, features).subquery("usage")
 
 
-def threshold_candidates(now: datetime, defaults: Sequence[int], account_id: str | None) -> Select[Any]:
+def threshold_candidates(now: datetime, defaults: Sequence[int], scope: Scope) -> Select[Any]:
     """Every (meter, threshold) crossed this period that has no alert yet, ordered (so concurrent
     evaluators insert in the same order and cannot deadlock)."""
     s, t, al = SubscriptionRow, AlertThresholdRow, AlertRow
     ar, mr, any_rule = (aliased(AlertRuleRow, name=n) for n in ("ar", "mr", "any_rule"))
 
     # Accounts with settings: the meter's own thresholds if overridden, else the account's.
-    u = _usage(account_id)
+    u = _usage(scope, now)
     rule_meter = case((mr.meter.is_(None), literal(ACCOUNT_WIDE)), else_=u.c.meter)
     configured = (
         select(u, t.percent.label("percent"))
@@ -171,7 +229,7 @@ def threshold_candidates(now: datetime, defaults: Sequence[int], account_id: str
     )
     # Accounts never configured: the built-in defaults.
     default_percents = union_all(*(select(literal(p).label("percent")) for p in defaults)).subquery("d")
-    u = _usage(account_id)
+    u = _usage(scope, now)
     unconfigured = (
         select(u, default_percents.c.percent)
         .select_from(u)
@@ -211,6 +269,7 @@ def threshold_candidates(now: datetime, defaults: Sequence[int], account_id: str
             used * 100 >= rules.c.percent * available,
             or_(available > 0, used > 0),  # a zero allowance with nothing used is not "100% used"
             s.next_payment_date > now.date(),
+            sane_period(s),
             ~already,
         )
         .order_by(rules.c.account_id, rules.c.meter, rules.c.percent)
@@ -235,9 +294,12 @@ INSERTED_COLUMNS: Final = (
 )
 
 
-def forecast_candidates(now: datetime, min_readings: int, account_id: str | None) -> Select[Any]:
+def forecast_candidates(now: datetime, min_readings: int, scope: Scope) -> Select[Any]:
     """Allowances not yet forecast this period, not used up, alerts on: their period's reading stats
-    (x in days from `now`, so the numbers stay small)."""
+    (x in days from `now`, so the numbers stay small).
+
+    Only readings dated in the window of sane moments count: one stored before the bounds were
+    enforced (``0001-01-01``, ``-infinity`` on PostgreSQL) would make every sum infinite."""
     a, s, r, al, rule = AllowanceRow, SubscriptionRow, UsageReadingRow, AlertRow, AlertRuleRow
     forecast_exists = exists().where(
         al.account_id == a.account_id,
@@ -255,12 +317,12 @@ def forecast_candidates(now: datetime, min_readings: int, account_id: str | None
             a.meter.in_([m.value for m in Meter]),
             exact(a.used) < exact(a.available),
             s.next_payment_date > now.date(),
+            sane_period(s),
             ~forecast_exists,
             ~switched_off,
+            scope.covers(a.account_id, now),
         )
     )
-    if account_id is not None:
-        wanted = wanted.where(a.account_id == account_id)
     pairs = wanted.subquery("wanted")
     x = days_after(r.at, literal(now.timestamp()))
     y = cast(r.used, Float)
@@ -283,6 +345,8 @@ def forecast_candidates(now: datetime, min_readings: int, account_id: str | None
                 pairs.c.account_id == r.account_id,
                 pairs.c.meter == r.meter,
                 r.at >= day_start(pairs.c.period_start),
+                r.at >= EARLIEST,
+                r.at < LATEST,
             ),
         )
         .group_by(r.account_id, r.meter)

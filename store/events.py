@@ -1,4 +1,5 @@
-"""Events API deliveries already handled (event ids), so retries are recognised."""
+"""Requests from Slack already handled, by replay key (an event id, or a digest of a view submission, an
+action or a command: `handlers.event_dedupe.replay_key`), so retries and replays are recognised."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class HandledEventRepository:
         self._db = db
 
     async def first_delivery(self, event_id: str, team_id: str | None, *, now: datetime) -> bool:
-        """Record the event as handled; False when it already was (one INSERT … ON CONFLICT DO NOTHING)."""
+        """Record the request (its replay key) as handled; False when it already was (one INSERT … ON
+        CONFLICT DO NOTHING, so two deliveries at once cannot both win)."""
         insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
         statement = (
             insert(HandledEventRow)
@@ -26,6 +28,14 @@ class HandledEventRepository:
         )
         async with self._db.session() as session:
             return (await session.execute(statement)).first() is not None
+
+    async def forget(self, event_id: str) -> bool:
+        """Give a key back (its request was not applied after all); False when it was not recorded."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                delete(HandledEventRow).where(HandledEventRow.event_id == event_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def forget_before(self, moment: datetime) -> int:
         """Drop records older than Slack retries for; returns how many."""

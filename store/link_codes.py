@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.audit import add_audit
 from store.cache import HotReads
@@ -16,6 +18,14 @@ from store.tables import AccountRow, AdministratorRow, LinkCodeRow, LinkFailureR
 # How long used and expired codes, and wrong guesses, are kept (for support questions) before pruning.
 KEEP_CODES = timedelta(days=30)
 KEEP_FAILURES = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A try of a link code, counted; `retry_at` when the workspace has tried too many wrong ones."""
+
+    id: int | None
+    retry_at: datetime | None
 
 
 class LinkCodeRepository:
@@ -94,19 +104,43 @@ class LinkCodeRepository:
                 outcome=LinkOutcome.LINKED, account_id=account_id, already_linked=link is not None
             )
 
-    async def record_failure(self, team_id: str, user_id: str | None, *, now: datetime) -> None:
+    async def attempt(
+        self, team_id: str, user_id: str | None, *, now: datetime, window: timedelta, limit: int
+    ) -> Attempt:
+        """Count a try of a code against the workspace's limit of wrong ones, in one step: the check and
+        the count cannot be raced (one try at a time per workspace; SQLite writers are serialized
+        anyway). The try counts as wrong until `forgive` says it was right."""
         async with self._db.session() as session:
+            if not self._db.is_sqlite:
+                await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"link:{team_id}"))))
             await session.execute(delete(LinkFailureRow).where(LinkFailureRow.at < now - KEEP_FAILURES))
-            session.add(LinkFailureRow(team_id=team_id, user_id=user_id, at=now))
+            count, earliest = await _wrong_tries(session, team_id, now - window)
+            if count >= limit and earliest is not None:
+                return Attempt(id=None, retry_at=earliest + window)
+            row = LinkFailureRow(team_id=team_id, user_id=user_id, at=now)
+            session.add(row)
+            await session.flush()
+            return Attempt(id=row.id, retry_at=None)
 
     async def failures_since(self, team_id: str, since: datetime) -> tuple[int, datetime | None]:
         """How many wrong codes the workspace tried since then, and when the earliest of them was."""
+        async with self._db.session(read_only=True) as session:
+            return await _wrong_tries(session, team_id, since)
+
+    async def forgive(self, attempt: Attempt) -> None:
+        """The try was a right code (or not a guess at all): it does not count against the workspace."""
+        if attempt.id is None:
+            return
         async with self._db.session() as session:
-            count, earliest = (
-                await session.execute(
-                    select(func.count(), func.min(LinkFailureRow.at)).where(
-                        LinkFailureRow.team_id == team_id, LinkFailureRow.at > since
-                    )
-                )
-            ).one()
-            return int(count), earliest
+            await session.execute(delete(LinkFailureRow).where(LinkFailureRow.id == attempt.id))
+
+
+async def _wrong_tries(session: AsyncSession, team_id: str, since: datetime) -> tuple[int, datetime | None]:
+    count, earliest = (
+        await session.execute(
+            select(func.count(), func.min(LinkFailureRow.at)).where(
+                LinkFailureRow.team_id == team_id, LinkFailureRow.at > since
+            )
+        )
+    ).one()
+    return int(count), earliest

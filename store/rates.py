@@ -6,9 +6,11 @@ are stored in file order with their rates exactly as written, so exporting repro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from pydantic import ValidationError
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +37,8 @@ from store.tables import (
     RateTableRow,
     WorkspaceLinkRow,
 )
+
+log = logging.getLogger(__name__)
 
 
 class ImportConflict(StoreError):
@@ -219,17 +223,30 @@ async def _newest(session: AsyncSession) -> RateTableRow | None:
 
 
 async def _rows(session: AsyncSession, version: int) -> list[RateRow]:
+    """The version's rows in file order. A row stored before the bounds were enforced (a rate of
+    ``1E+30``, say) is left out and logged: lookups, the Home tab and change notices read the rest."""
     found = await session.scalars(
         select(RateRowRow).where(RateRowRow.version == version).order_by(RateRowRow.position)
     )
-    return [
-        RateRow(
-            dial_code=row.dial_code,
-            iso_code=row.iso_code,
-            destination=row.destination,
-            landline_per_min=row.landline_per_min,
-            mobile_per_min=row.mobile_per_min,
-            sms_per_message=row.sms_per_message,
-        )
-        for row in found
-    ]
+    rows: list[RateRow] = []
+    for row in found:
+        try:
+            rows.append(
+                RateRow(
+                    dial_code=row.dial_code,
+                    iso_code=row.iso_code,
+                    destination=row.destination,
+                    landline_per_min=row.landline_per_min,
+                    mobile_per_min=row.mobile_per_min,
+                    sms_per_message=row.sms_per_message,
+                )
+            )
+        except ValidationError as error:
+            log.warning(
+                "rate table version %d: row %d (%s) is out of bounds and left out: %s",
+                version,
+                row.position,
+                row.iso_code,
+                "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in error.errors()),
+            )
+    return rows

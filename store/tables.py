@@ -395,3 +395,17 @@ class AlertRow(Base):
     acknowledged_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     snoozed_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class AlertEvaluationFailureRow(Base):
+    """An account whose alert evaluation failed: sweeps skip it until `retry_at` (backing off with each
+    failure), and the row goes once an evaluation of it succeeds. `myplan alerts status` lists them."""
+
+    __tablename__ = "alert_evaluation_failures"
+
+    account_id: Mapped[str] = _account_fk()
+    failures: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(String(500))
+    first_failed_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
+    retry_at: Mapped[datetime] = mapped_column(index=True)

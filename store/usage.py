@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.clock import utcnow
 from store.db import Database
+from store.domain.bounds import EARLIEST, LATEST, is_sane_moment, is_sane_number
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureKey, Meter, feature_meter
 from store.tables import AccountRow, AllowanceRow, FeatureRow, SubscriptionRow, UsageReadingRow
 
@@ -96,17 +97,27 @@ class UsageRepository:
             return RecordResult(recorded=len(new), duplicates=len(readings) - len(new))
 
     async def history(self, account_id: str, meter: str, *, since: datetime) -> list[Reading]:
+        """The meter's readings from `since` on, oldest first.
+
+        Readings dated outside the window of sane moments (stored before the bounds were enforced:
+        ``0001-01-01``, ``-infinity`` on PostgreSQL) are left out, as are figures that are not finite, so
+        no chart or forecast is drawn through them."""
         async with self._db.session(read_only=True) as session:
             rows = await session.scalars(
                 select(UsageReadingRow)
                 .where(
                     UsageReadingRow.account_id == account_id,
                     UsageReadingRow.meter == meter,
-                    UsageReadingRow.at >= since,
+                    UsageReadingRow.at >= max(since, EARLIEST),
+                    UsageReadingRow.at < LATEST,
                 )
                 .order_by(UsageReadingRow.at, UsageReadingRow.id)
             )
-            return [Reading(meter=r.meter, used=r.used, at=r.at) for r in rows]
+            return [
+                Reading(meter=r.meter, used=r.used, at=r.at)
+                for r in rows
+                if is_sane_moment(r.at) and is_sane_number(r.used)
+            ]
 
     async def clear(self, account_id: str) -> None:
         async with self._db.session() as session:

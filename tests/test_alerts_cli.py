@@ -7,14 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot.demo import load_demo
+from bot.alerts.forecast import MIN_READINGS, forecast_alert
+from bot.demo import demo_document, demo_readings, load_demo
 from bot.devtools.fake_slack import FakeSlack
 from store import Store
 from store.clock import utcnow
+from store.domain.alerts import DEFAULT_THRESHOLDS, Forecast, ForecastCandidate
+from store.tables import SubscriptionRow
+from store.usage import Reading
 from tests.support.alerting import ALERTS_CHANNEL, use_alerts_channel
 
 ROOT = Path(__file__).parents[1]
@@ -35,7 +41,7 @@ def myplan(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("args", [("worker",), ("alerts",), ("alerts", "run")])
+@pytest.mark.parametrize("args", [("worker",), ("alerts",), ("alerts", "run"), ("alerts", "status")])
 def test_every_alert_command_has_help(args: tuple[str, ...], database_url: str) -> None:
     result = myplan(*args, "--help", env=environment(database_url))
     assert result.returncode == 0, result.stderr
@@ -101,3 +107,59 @@ async def test_the_worker_posts_alerts_and_stops_on_sigterm(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+async def add_account_out_of_bounds(store: Store, account_id: str = "acme") -> None:
+    """An account as the ingest API used to accept it: a reading and a billing period dated 0001-01-01
+    (PostgreSQL keeps them as -infinity), which made every sweep fail."""
+    now = utcnow()
+    doc = demo_document(now)
+    await store.accounts.upsert(account_id, doc, now=now)
+    unset = datetime(1, 1, 1, tzinfo=UTC)
+    await store.usage.record(
+        account_id, [*demo_readings(doc), Reading(meter="voice_minutes", used=Decimal(1), at=unset)], now=now
+    )
+    async with store.db.session() as session:
+        subscription = await session.get(SubscriptionRow, account_id)
+        assert subscription is not None
+        subscription.period_start = unset.date()
+
+
+@pytest.mark.usefixtures("live_demo")
+async def test_one_account_out_of_bounds_does_not_stop_alerts_run(store: Store, database_url: str) -> None:
+    await use_alerts_channel(store)
+    await add_account_out_of_bounds(store)
+    env = environment(database_url, SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET="")
+    result = await asyncio.to_thread(myplan, "alerts", "run", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert any(
+        line.startswith(f"would post to #{ALERTS_CHANNEL} for demo:") for line in result.stdout.splitlines()
+    )
+    assert "for acme" not in result.stdout
+
+
+@pytest.mark.usefixtures("live_demo")
+async def test_alerts_status_lists_the_failing_accounts_and_exits_1(store: Store, database_url: str) -> None:
+    env = environment(database_url)
+    fine = await asyncio.to_thread(myplan, "alerts", "status", env=env)
+    assert (fine.returncode, fine.stdout) == (0, "every account's alerts are being evaluated\n")
+
+    await add_account_out_of_bounds(store)
+    now = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+    def broken_for_demo(candidate: ForecastCandidate) -> Forecast | None:
+        if candidate.account_id == "demo":
+            raise RuntimeError("forecast broke")
+        return forecast_alert(candidate)
+
+    await store.alerts.sweep(now, broken_for_demo, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS)
+
+    failing = await asyncio.to_thread(myplan, "alerts", "status", env=env)
+    assert failing.returncode == 1
+    assert failing.stdout.splitlines() == [
+        "2 account(s) skipped by alert evaluation:",
+        "  acme: failed 1 time(s) in a row since 2026-11-20 09:30:00 UTC, last at 2026-11-20 09:30:00 UTC: "
+        "OutOfBoundsData: its billing period starts on 0001-01-01, out of bounds; next try at 2026-11-20 09:31:00 UTC",
+        "  demo: failed 1 time(s) in a row since 2026-11-20 09:30:00 UTC, last at 2026-11-20 09:30:00 UTC: "
+        "RuntimeError: forecast broke; next try at 2026-11-20 09:31:00 UTC",
+    ]

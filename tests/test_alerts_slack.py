@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -246,6 +247,42 @@ async def test_settings_whose_metadata_is_not_this_workspaces_are_refused(
     assert fake_slack.calls_to("chat.postEphemeral") == []
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        settings_state(thresholds=("0",)),
+        settings_state(thresholds=("101",)),
+        settings_state(thresholds=("\u00b2",)),
+        settings_state(voice_minutes=["-5"]),
+    ],
+    ids=["zero", "over-100", "superscript", "negative-override"],
+)
+async def test_tampered_settings_are_an_expired_form_not_a_bug(
+    slack: SlackDriver, store: Store, state: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await slack.interact(submission(state))
+    body = await response.json()
+    assert response.status == 200
+    shown = json.dumps(body)
+    assert "This form has expired" in shown or body.get("response_action") == "errors"
+    assert await store.alerts.rules(ACCOUNT) == AlertRules(), "nothing saved"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "tampered input is not a bug"
+
+
+async def test_a_submission_without_state_is_answered(slack: SlackDriver, store: Store) -> None:
+    payload = submission(settings_state())
+    payload["view"]["state"] = None
+    response = await slack.interact(payload)
+    mangled = submission(settings_state())
+    mangled["view"]["state"] = {
+        "values": {AlertsBlock.ALERTS_ENABLED: None, AlertsBlock.ALERTS_THRESHOLDS: 7}
+    }
+    assert (await slack.interact(mangled)).status == 200
+    assert response.status == 200
+    assert (await response.json())["response_action"] == "errors"
+    assert await store.alerts.rules(ACCOUNT) == AlertRules()
+
+
 async def test_only_administrators_can_save_the_settings(slack: SlackDriver, store: Store) -> None:
     response = await slack.interact(submission(settings_state(), user=STAFF))
     body = await response.json()
@@ -358,6 +395,7 @@ async def test_an_alert_of_another_account_is_refused(
     await store.admins.add("other", "U0OTHERBOSS")
     payload = click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack, user="U0OTHERBOSS")
     payload["team"]["id"] = "T0OTHER"
+    payload["user"]["team_id"] = "T0OTHER"
     await slack.interact(payload)
     assert "isn't one of this workspace's alerts" in all_text((await reply_to(fake_slack, payload)).params)
     assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by is None
@@ -373,8 +411,21 @@ STALE = "That button is out of date. Run `/plan alerts` again."
         (AlertsAction.ALERT_ACKNOWLEDGE, "{id}", None),  # the bare id an older version drew
         (AlertsAction.ALERT_SNOOZE, None, '{{"id":{id},"choice":"forever"}}'),
         (AlertsAction.ALERT_SNOOZE, None, "{id}:day"),  # an older version's snooze option
+        (AlertsAction.ALERT_ACKNOWLEDGE, '{{"id":99999999999999999999}}', None),
+        (AlertsAction.ALERT_ACKNOWLEDGE, '{{"id":"\u00b2"}}', None),
+        (AlertsAction.ALERT_VIEW_PLAN, '{{"id":0}}', None),
+        (AlertsAction.ALERT_SNOOZE, None, '{{"id":99999999999999999999,"choice":"day"}}'),
     ],
-    ids=["garbage", "old-button", "unknown-choice", "old-snooze-option"],
+    ids=[
+        "garbage",
+        "old-button",
+        "unknown-choice",
+        "old-snooze-option",
+        "20-digits",
+        "superscript",
+        "zero",
+        "huge-snooze",
+    ],
 )
 async def test_a_button_whose_value_cannot_be_read_is_out_of_date(
     slack: SlackDriver,
@@ -385,6 +436,7 @@ async def test_a_button_whose_value_cannot_be_read_is_out_of_date(
     action_id: str,
     value: str | None,
     option: str | None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     alert = await posted_alert(store, fake_slack, alerts, clock)
     extra: dict[str, Any] = {}
@@ -399,6 +451,7 @@ async def test_a_button_whose_value_cannot_be_read_is_out_of_date(
     stored = await store.alerts.get(ACCOUNT, alert.id)
     assert (stored.acknowledged_by, stored.snoozed_by) == (None, None)
     assert fake_slack.calls_to("chat.update") == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "a stale value is not a bug"
 
 
 # ------------------------------------------------------------------------------------- /plan usage

@@ -88,6 +88,35 @@ async def test_every_endpoint_needs_the_token(
     assert await store.workspaces.account_for_team("T0NEW") is None
 
 
+@pytest.mark.parametrize(
+    "token", ["tökén", "\u2603" * 40, INGEST_TOKEN + "é"], ids=["accents", "snowmen", "suffix"]
+)
+async def test_a_token_that_is_not_ascii_is_401_not_500(api: IngestApi, token: str) -> None:
+    refused = await api.post_usage(DEMO_ACCOUNT, reading("voice_minutes", 4100, AT), token=token)
+    assert refused.status == 401
+    assert refused.body["error"] == "unauthorized"
+
+
+async def test_a_token_that_is_not_even_utf8_is_401_not_500(http: TestClient) -> None:  # type: ignore[type-arg]
+    """Header bytes that are not UTF-8 reach the server as lone surrogates (aiohttp's surrogateescape)."""
+    assert http.server.host is not None
+    assert http.server.port is not None
+    reader, writer = await asyncio.open_connection(http.server.host, http.server.port)
+    try:
+        body = json.dumps(USAGE).encode()
+        writer.write(
+            b"POST " + f"{BASE}/accounts/{DEMO_ACCOUNT}/usage".encode() + b" HTTP/1.1\r\n"
+            b"Host: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer \xff\xfe" + INGEST_TOKEN.encode() + b"\xed\xa0\x80\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 10)
+    finally:
+        writer.close()
+    assert status_line.split()[1] == b"401", status_line
+
+
 async def test_without_a_configured_token_the_api_answers_503_and_says_why(
     services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -233,6 +262,27 @@ async def test_a_key_reused_for_another_request_is_409(api: IngestApi, store: St
     assert other_path.status == 409
     assert f"POST {BASE}/accounts/{DEMO_ACCOUNT}/usage" in other_path.body["message"]
     assert await readings_stored(store) == 1
+
+
+async def test_the_same_key_and_body_with_another_query_is_another_request(
+    api: IngestApi, store: Store
+) -> None:
+    """`PUT /rates` with a CSV body takes its label from the query: another label is another request."""
+    csv = "dial_code,iso_code,destination,landline_per_min,mobile_per_min,sms_per_message\n44,GB,UK,0.01,0.02,0.03\n"
+    headers = {"Content-Type": "text/csv"}
+    first = await api.call("PUT", "/rates?label=First", data=csv, headers=headers, key="csv-1")
+    assert first.status == 200, first.body
+    replay = await api.call("PUT", "/rates?label=First", data=csv, headers=headers, key="csv-1")
+    assert (replay.status, replay.headers["Idempotent-Replayed"]) == (200, "true")
+    other = await api.call("PUT", "/rates?label=Second", data=csv, headers=headers, key="csv-1")
+    assert other.status == 409, other.body
+    assert other.body["error"] == "idempotency_key_reused"
+    assert f"PUT {BASE}/rates?label=First" in other.body["message"]
+    current = await store.rates.current_info()
+    assert current is not None
+    assert current.label == "First"
+    fresh = await api.call("PUT", "/rates?label=Second", data=csv, headers=headers, key="csv-2")
+    assert (fresh.status, fresh.body["label"]) == (200, "Second")
 
 
 async def test_a_refused_request_does_not_use_up_its_key(api: IngestApi) -> None:

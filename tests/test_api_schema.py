@@ -1,4 +1,5 @@
-"""Schemathesis against the ingest API's own OpenAPI document: no 5xx, and no answer the document does not allow.
+"""Schemathesis against the ingest API's own OpenAPI document: no 5xx, no answer the document does not allow,
+and no request the document forbids accepted (so the bounds it states are the bounds the server enforces).
 
 The real server runs on a loopback port (on each backend) with the sample account loaded, so the
 document's examples (account `demo`) reach the success paths while generated data probes the rest.
@@ -40,6 +41,17 @@ AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}
 
 schema = schemathesis.openapi.from_dict(openapi_document(endpoints.all))
 schema.config.generation.update(max_examples=MAX_EXAMPLES)
+# Data the document forbids must be refused: with the status of a bad body, or 413 for a body (a table of
+# more rows than allowed) that is larger than the API reads.
+schema.config.checks.negative_data_rejection.expected_statuses = [
+    "400",
+    "401",
+    "404",
+    "409",
+    "413",
+    "415",
+    "422",
+]
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -48,6 +60,7 @@ CHECKS = [
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.ignored_auth,
+    schemathesis.checks.negative_data_rejection,
 ]
 
 

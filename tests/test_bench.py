@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 import pytest
 
-from bench import rates
+from bench import rates, soak
 from bot.rates import sample_rows
+from handlers.alerts.service import AlertService
+from handlers.slack_clients import single_client
+from store import Store
+from store.usage import Reading
+from tests.support.clock import DEMO_NOW
 
 
 def test_rates_benchmark_reports_every_kind_of_query_on_both_tables(
@@ -24,3 +33,36 @@ def test_rates_benchmark_reports_every_kind_of_query_on_both_tables(
 def test_rates_benchmark_refuses_too_few_lookups() -> None:
     with pytest.raises(SystemExit):
         rates.main(["--lookups", "1"])
+
+
+async def test_the_soak_sets_up_exactly_the_alerts_it_expects(database_url: str, store: Store) -> None:
+    """bench.soak counts doubles and losses against N: its accounts must make exactly N alerts."""
+    await soak.set_up(database_url, accounts=3, now=DEMO_NOW)
+    for n in range(3):
+        readings = soak.readings_for(n, 8, DEMO_NOW)
+        await store.usage.record(
+            f"soak{n:04d}",
+            [
+                Reading(meter=r["meter"], used=Decimal(r["used"]), at=datetime.fromisoformat(r["at"]))
+                for r in readings
+            ],
+            now=DEMO_NOW,
+        )
+    alerts = AlertService(store, single_client(None), clock=lambda: DEMO_NOW + timedelta(seconds=2))
+    assert len(await alerts.evaluate()) == 8
+    assert len({a.account_id for a in await store.alerts.due(DEMO_NOW + timedelta(seconds=2))}) == 3
+
+
+def test_the_soak_passes_only_on_n_of_n_none_doubled_none_lost() -> None:
+    def report(counts: dict[int, int], recorded: dict[str, int]) -> soak.Report:
+        return soak.Report(
+            expected=3, counts=Counter(counts), recorded=recorded, seconds=1, killed_after_posts=1
+        )
+
+    sent = {"sent": 3}
+    assert report({1: 1, 2: 1, 3: 1}, sent).ok
+    doubled = report({1: 2, 2: 1, 3: 1}, sent)
+    assert not doubled.ok
+    assert doubled.lines()[0] == "posted 3 / expected 3 / doubled 1 / lost 0 (1 extra messages)"
+    assert report({1: 1, 2: 1}, sent).lines()[0].endswith("lost 1")
+    assert not report({1: 1, 2: 1, 3: 1}, {"sent": 2, "pending": 1}).ok

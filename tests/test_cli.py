@@ -46,6 +46,8 @@ def env(database_url: str, store: Store) -> dict[str, str]:
         ("admins", "add"),
         ("admins", "remove"),
         ("admins", "list"),
+        ("import-rates",),
+        ("export-rates",),
         ("try",),
     ],
 )
@@ -126,3 +128,42 @@ def test_the_database_being_unreachable_is_one_line(env: dict[str, str], tmp_pat
     assert result.returncode != 0
     assert result.stderr.startswith("myplan: database unavailable:")
     assert "Traceback" not in result.stderr
+
+
+RATES = "dial_code,iso_code,destination,landline_per_min,mobile_per_min,sms_per_message\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("link", "t0lower", "demo"), "'t0lower' is not a valid Slack workspace (team) id"),
+        (("link", "T0OTHER", "no spaces"), "'no spaces' is not a valid account id"),
+        (("link-code", "a" * 65), "is not a valid account id"),
+        (("admins", "add", "demo", "U0\u2603"), "'U0☃' is not a valid Slack user id"),
+        (("demo", "--team", "T0\t"), "is not a valid Slack workspace (team) id"),
+        (("import-rates", "{ok}", "--effective-date", "0001-01-01"), "must be from 2000-01-01 to 2099-12-31"),
+        (("import-rates", "{ok}", "--label", "two\nlines"), "must not contain control characters"),
+        (("import-rates", "{huge}"), "line 2: a cell is longer than 131,072 characters"),
+        (("import-rates", "{absurd}"), "line 2: landline_per_min '1E+30' is not a decimal number"),
+        (("import-rates", "{dear}"), "line 2: landline_per_min '1000' is too high"),
+        (("export-rates", "--version", str(2**31)), "is not in the range"),
+    ],
+    ids=lambda value: value[0] if isinstance(value, tuple) else None,
+)
+def test_command_line_values_are_held_to_the_bounds(
+    args: tuple[str, ...], said: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    files = {
+        "ok": RATES + "44,GB,United Kingdom,0.0100,0.0250,0.0450\n",
+        "huge": RATES + f'44,GB,"{"x" * 131_073}",0.01,0.01,0.01\n',
+        "absurd": RATES + "44,GB,United Kingdom,1E+30,0.01,0.01\n",
+        "dear": RATES + "44,GB,United Kingdom,1000,0.01,0.01\n",
+    }
+    for name, content in files.items():
+        (tmp_path / f"{name}.csv").write_text(content)
+    assert myplan("db", "upgrade", env=env).returncode == 0
+    result = myplan(*(arg.format(**{n: tmp_path / f"{n}.csv" for n in files}) for arg in args), env=env)
+    assert result.returncode != 0
+    assert said in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "imported rate table" not in result.stdout

@@ -1,4 +1,5 @@
-"""Slack retries an event it thinks was missed (X-Slack-Retry-Num): one already handled is acked, not redone."""
+"""Slack retries an event it thinks was missed (X-Slack-Retry-Num): one already handled is acked, not redone;
+so is the same event delivered again without the header (see tests/test_replays.py for interactions)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.devtools.signing import (
     slash_command_body,
 )
 from bot.server import create_web_app
-from handlers.event_dedupe import HandledEvents
+from handlers.event_dedupe import Replays
 from handlers.services import Services
 from store import Store
 from store.clock import utcnow
@@ -88,6 +89,22 @@ async def test_a_retried_event_is_acknowledged_and_not_handled_again(app: App, f
 
 
 @pytest.mark.usefixtures("demo")
+async def test_an_event_delivered_again_without_retry_headers_is_handled_once(
+    app: App, fake_slack: FakeSlack
+) -> None:
+    """Whatever the headers say: the event id decides, checked before the event is dispatched."""
+    body = event_body(HOME, team_id=TEAM, event_id="Ev0THRICE")
+    answers = [await app.deliver(body) for _ in range(3)]
+
+    assert [(a.status, await a.text()) for a in answers] == [(200, "")] * 3
+    await fake_slack.wait_for("views.publish")
+    await app.deliver(event_body(HOME | {"user": "U0LATER"}, team_id=TEAM, event_id="Ev0LATER"))
+    await fake_slack.wait_for("views.publish", where=lambda c: c.params["user_id"] == "U0LATER")
+    assert app.dispatched == ["Ev0THRICE", "Ev0LATER"]
+    assert len(fake_slack.calls_to("views.publish")) == 2
+
+
+@pytest.mark.usefixtures("demo")
 async def test_events_handled_by_another_process_are_recognised(
     app: App, services: Services, fake_slack: FakeSlack
 ) -> None:
@@ -127,7 +144,7 @@ async def test_without_the_database_an_event_is_handled_rather_than_dropped() ->
     class DownStore:
         handled_events = Unavailable()
 
-    middleware = HandledEvents(cast(Store, DownStore()))
+    middleware = Replays(cast(Store, DownStore()))
     went_on: list[bool] = []
 
     async def next() -> None:
@@ -135,5 +152,5 @@ async def test_without_the_database_an_event_is_handled_rather_than_dropped() ->
 
     body = {"type": "event_callback", "event_id": "Ev0X", "team_id": TEAM, "event": HOME}
     request = AsyncBoltRequest(body=event_body(HOME, team_id=TEAM, event_id="Ev0X"), headers={})
-    assert await middleware(body, request, next) is None
+    assert await middleware(body, request, request.context, next) is None
     assert went_on == [True]

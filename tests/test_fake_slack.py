@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -18,7 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from bot.devtools.fake_slack import DROP, NO_ANSWER, TIMEOUT, FakeSlack, Fault, RecordedCall
 from bot.devtools.signing import (
     APP_ID,
     BOT_USER_ID,
@@ -425,6 +427,93 @@ async def test_fail_response_url_and_upload(slack: FakeSlack, client: AsyncWebCl
     assert response.status_code == 500
     with pytest.raises(SlackRequestError):
         await client.files_upload_v2(channel="C1", content="x", filename="x.txt")
+
+
+async def test_a_stored_failure_takes_effect_then_fails(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+    slack.fail("chat.postMessage", status=500, stored=True)
+
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.chat_postMessage(channel="C1", text="hi")
+
+    assert excinfo.value.response.status_code == 500
+    [call] = slack.calls_to("chat.postMessage")
+    assert (call.ok, call.stored, call.error) == (False, True, "internal_error")
+    assert [m["text"] for m in slack.messages["C1"]] == ["hi"], "stored all the same"
+    history = await client.conversations_history(channel="C1")
+    assert [m["text"] for m in history["messages"]] == ["hi"]
+
+
+async def test_a_dropped_connection_answers_nothing(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+    slack.fail("chat.postMessage", status=DROP, stored=True)
+    slack.fail("chat.postMessage", status=DROP)
+
+    for text in ("stored", "lost"):
+        with pytest.raises(aiohttp.ServerDisconnectedError):
+            await client.chat_postMessage(channel="C1", text=text)
+
+    assert [m["text"] for m in slack.messages["C1"]] == ["stored"]
+    assert [(c.status, c.stored) for c in slack.calls_to("chat.postMessage")] == [
+        (NO_ANSWER, True),
+        (NO_ANSWER, False),
+    ]
+
+
+async def test_a_timeout_holds_the_request_until_the_caller_gives_up() -> None:
+    fake = FakeSlack()
+    await fake.start()
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url, retry_handlers=[])
+    fake.fail("chat.postMessage", status=TIMEOUT, stored=True)
+    call = asyncio.create_task(client.chat_postMessage(channel="C1", text="hi"))
+    recorded = await fake.wait_for("chat.postMessage")
+    assert (recorded.status, recorded.stored) == (NO_ANSWER, True)
+    assert [m["text"] for m in fake.messages["C1"]] == ["hi"]
+    assert not call.done()
+
+    await fake.stop()  # releases it: the connection closes without an answer
+    with pytest.raises(aiohttp.ClientError):
+        await asyncio.wait_for(call, timeout=5)
+
+
+async def test_random_faults_are_drawn_from_the_seed(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+
+    async def statuses(seed: int) -> list[int]:
+        slack.clear()
+        slack.fail_at_random("users.info", {Fault(503): 0.3, Fault(error="user_not_found"): 0.2}, seed=seed)
+        for _ in range(20):
+            with contextlib.suppress(SlackApiError):
+                await client.users_info(user="U1")
+        return [c.status if c.ok or c.status != 200 else 0 for c in slack.calls_to("users.info")]
+
+    first = await statuses(3)
+    assert await statuses(3) == first
+    assert {503, 200, 0} == set(first), "each fault and success"
+    slack.fail_at_random("users.info", {})
+    slack.clear()
+    assert (await client.users_info(user="U1"))["ok"]
+    with pytest.raises(ValueError, match="add up to at most 1"):
+        slack.fail_at_random("users.info", {Fault(503): 0.6, Fault(500): 0.6})
+
+
+async def test_a_rate_limit_per_token_and_slacks_history_page(slack: FakeSlack) -> None:
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url, retry_handlers=[])
+    other = AsyncWebClient(token="xoxb-other", base_url=slack.api_url, retry_handlers=[])
+    for n in range(20):
+        await client.chat_postMessage(channel="C1", text=f"m{n}")
+    slack.history_page = 15
+    slack.limit_rate("conversations.history", every=60)
+
+    first = await client.conversations_history(channel="C1", limit=100)
+    assert [m["text"] for m in first["messages"]] == [f"m{n}" for n in range(19, 4, -1)]
+    with pytest.raises(SlackApiError) as excinfo:
+        await client.conversations_history(channel="C1")
+    assert excinfo.value.response.status_code == 429
+    assert 1 <= int(excinfo.value.response.headers["Retry-After"]) <= 60
+    assert (await other.conversations_history(channel="C1"))["ok"], "another workspace's token has its own"
+    slack.limit_rate("conversations.history", 0)
+    assert (await client.conversations_history(channel="C1"))["ok"]
 
 
 def test_fail_with_status_200_needs_an_error() -> None:

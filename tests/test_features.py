@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from bot.devtools.fake_slack import FakeSlack
+from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import block_actions_payload
 from handlers.home import HomeTab
 from handlers.plan.features import MenuChoice, MenuVerb
@@ -168,10 +169,29 @@ async def test_dashboard_link_clicks_are_acked_and_change_nothing(
     assert await store.audit.recent("demo") == audit_before
 
 
+def published_to(user: str) -> Callable[[RecordedCall], bool]:
+    return lambda call: call.params.get("user_id") == user
+
+
+async def test_staff_see_only_what_they_may_use(slack: SlackDriver, fake_slack: FakeSlack) -> None:
+    """Upgrade is for administrators: staff see no Upgrade on `/plan`, `/plan features` or the Home."""
+
+    def actions(blocks: list[dict[str, Any]]) -> list[str]:
+        return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+    for user, upgrade in ((STAFF, False), (ADMIN, True)):
+        for text in ("", "features"):
+            blocks = (await slack.run(text, user=user))["blocks"]
+            assert (UpgradeAction.UPGRADE_OPEN in actions(blocks)) is upgrade, (user, text)
+        await slack.click_tab(HomeTab.PLAN, user=user)
+        home = await fake_slack.wait_for("views.publish", where=published_to(user))
+        assert (UpgradeAction.UPGRADE_OPEN in actions(home.params["view"]["blocks"])) is upgrade, user
+
+
 async def test_share_in_channel_posts_the_summary_visibly(slack: SlackDriver, fake_slack: FakeSlack) -> None:
     reply = await slack.run("", user=STAFF)
     share = next(b for b in reply["blocks"] if b.get("block_id") == PlanBlock.PLAN_ACTIONS)
-    assert [e["action_id"] for e in share["elements"]] == [UpgradeAction.UPGRADE_OPEN, PlanAction.PLAN_SHARE]
+    assert [e["action_id"] for e in share["elements"]] == [PlanAction.PLAN_SHARE], "staff get no Upgrade"
 
     url = fake_slack.new_response_url()
     click = block_actions_payload(

@@ -15,6 +15,7 @@ from bot.devtools.fake_slack import FakeSlack
 from bot.linking.codes import (
     ALPHABET,
     CODE_LIFETIME,
+    MAX_WRONG_CODES,
     CodeUsed,
     TooManyWrongCodes,
     WrongCode,
@@ -265,3 +266,21 @@ async def test_one_code_tried_from_two_workspaces_at_once_links_one(
     assert len(linked_teams) == 1
     with pytest.raises(CodeUsed):
         await redeem_link_code(store, team_id="T0THIRD", user_id=BOSS, text=issued.code)
+
+
+async def test_wrong_codes_tried_at_once_are_counted_against_the_limit_exactly(
+    store: Store, acme: str
+) -> None:
+    """Forty wrong codes at the same moment: five are checked, the rest are throttled (check and count are
+    one step)."""
+    tries = await asyncio.gather(
+        *(
+            redeem_link_code(store, team_id=NEW_TEAM, user_id=f"U{i:04d}", text="ZZZZ-ZZZZ", now=DEMO_NOW)
+            for i in range(40)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(t, WrongCode) for t in tries) == MAX_WRONG_CODES
+    assert sum(isinstance(t, TooManyWrongCodes) for t in tries) == 40 - MAX_WRONG_CODES
+    count, _ = await store.link_codes.failures_since(NEW_TEAM, DEMO_NOW - timedelta(minutes=1))
+    assert count == MAX_WRONG_CODES

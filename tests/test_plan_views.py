@@ -15,7 +15,7 @@ from tests.support.plans import demo_plan
 
 
 def test_plan_message_is_valid_block_kit() -> None:
-    message = plan_message(demo_plan())
+    message = plan_message(demo_plan(), is_admin=True)
     blocks = message.as_kwargs()["blocks"]
     assert len(blocks) <= 50
     for block in Block.parse_all(blocks):

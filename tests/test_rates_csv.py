@@ -89,6 +89,10 @@ def test_lenient_input_is_written_back_canonically() -> None:
         ("44,GB,United Kingdom,1e-2,0.02,0.03", "landline_per_min '1e-2' is not a decimal"),
         ("44,GB,United Kingdom,NaN,0.02,0.03", "landline_per_min 'NaN' is not a decimal"),
         ("44,GB,United Kingdom,0.01,0.02", "expected 6 columns, found 5"),
+        ("44,GB,United Kingdom,1000,0.02,0.03", "landline_per_min '1000' is too high"),
+        ("44,GB,United Kingdom,0.01,1" + "0" * 39 + ",0.03", "is too high"),
+        ("44,GB,United\x00Kingdom,0.01,0.02,0.03", "control character"),
+        ('44,GB,"' + "x" * 200_000 + '",0.01,0.02,0.03', "a cell is longer than 131,072 characters"),
     ],
 )
 def test_bad_rows_are_rejected_with_line_number(line: str, reason: str) -> None:
@@ -157,7 +161,7 @@ def test_check_rows_for_rows_from_other_sources() -> None:
     ]
 
 
-@pytest.mark.parametrize("value", ["-0.01", "-0", "0.00001", "NaN", "Infinity"])
+@pytest.mark.parametrize("value", ["-0.01", "-0", "0.00001", "NaN", "Infinity", "1E+30", "1" * 40, "1000"])
 def test_rate_row_refuses_bad_money(value: str) -> None:
     with pytest.raises(ValidationError):
         _row("GB", landline=value)

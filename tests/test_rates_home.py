@@ -237,10 +237,11 @@ async def test_without_a_rate_table_the_tab_and_command_explain(
 
 
 @pytest.mark.usefixtures("demo")
+@pytest.mark.parametrize("value", ["3", '{"page": 9223372036854775808}', '{"page": 0}', '{"page": "\u00b2"}'])
 async def test_a_stale_page_button_is_explained_where_the_user_looks(
-    slack: SlackDriver, fake_slack: FakeSlack
+    slack: SlackDriver, fake_slack: FakeSlack, value: str
 ) -> None:
-    assert (await slack.click_on_home(PAGE_BUTTON.id("next"), "3", user=STAFF)).status == 200
+    assert (await slack.click_on_home(PAGE_BUTTON.id("next"), value, user=STAFF)).status == 200
     told = await fake_slack.wait_for("views.open")  # a notice over the Home tab
     assert "out of date" in all_text(told.params)
 

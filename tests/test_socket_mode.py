@@ -48,7 +48,10 @@ async def test_commands_arrive_over_the_socket_and_health_reports_it(
     socket_app: Http, fake_slack: FakeSlack
 ) -> None:
     await connected(fake_slack)
-    assert await health(socket_app) == (200, {"ok": True, "database": "ok", "socket": "connected"})
+    assert await health(socket_app) == (
+        200,
+        {"ok": True, "database": "ok", "alerts": {"failing_accounts": []}, "socket": "connected"},
+    )
     assert (await socket_app.post("/slack/events", data=b"")).status in (404, 405)  # no public request URL
 
     response_url = fake_slack.new_response_url()
@@ -69,7 +72,10 @@ async def test_health_is_503_while_the_socket_is_down_and_recovers(
     await fake_slack.drop_sockets()
     await fake_slack.wait_for("apps.connections.open", where=lambda c: not c.ok)  # it tried to reconnect
 
-    assert await health(socket_app) == (503, {"ok": False, "database": "ok", "socket": "disconnected"})
+    assert await health(socket_app) == (
+        503,
+        {"ok": False, "database": "ok", "alerts": {"failing_accounts": []}, "socket": "disconnected"},
+    )
 
     fake_slack.socket_mode = True
     await connected(fake_slack, times=2)

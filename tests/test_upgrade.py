@@ -78,6 +78,7 @@ def submission(
         state_values=state,
         private_metadata=view["private_metadata"],
         blocks=view["blocks"],
+        view_id=view.get("id", "V0FAKE"),
     )
 
 
@@ -251,13 +252,28 @@ async def test_plan_upgrade_command_opens_the_modal(slack: SlackDriver, fake_sla
 async def test_a_double_submit_makes_one_request(
     slack: SlackDriver, fake_slack: FakeSlack, store: Store
 ) -> None:
+    """The modal submitted twice (two views a moment apart): the second is told it was a duplicate."""
     view = await open_modal(slack, fake_slack)
     payload = submission(view, kind="plan", note="We need the Enterprise plan")
     assert await submit(slack, payload) == {}
     await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN))
-    assert await submit(slack, payload) == {}
+    again = submission({**view, "id": "V0SECOND"}, kind="plan", note="We need the Enterprise plan")
+    assert await submit(slack, again) == {}
     second = await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN), count=2)
     assert "No second request was made" in all_text(second.params)
+    assert len(await store.upgrades.recent("demo")) == 1
+    assert len([c for c in fake_slack.calls_to("chat.postMessage") if to_sales(c)]) == 1
+
+
+async def test_a_replayed_submission_is_applied_once(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store
+) -> None:
+    """The very same signed body again (a replay within the signature window): acked, nothing done."""
+    view = await open_modal(slack, fake_slack)
+    payload = submission(view, kind="plan", note="We need the Enterprise plan")
+    assert await submit(slack, payload) == {}
+    await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN))
+    assert (await slack.interact(payload)).status == 200
     assert len(await store.upgrades.recent("demo")) == 1
     assert len([c for c in fake_slack.calls_to("chat.postMessage") if to_sales(c)]) == 1
 
@@ -267,7 +283,8 @@ async def test_concurrent_double_submits_make_one_request(
 ) -> None:
     view = await open_modal(slack, fake_slack)
     payload = submission(view, kind="storage_gb", quantity="50")
-    await asyncio.gather(submit(slack, payload), submit(slack, payload))
+    other = submission({**view, "id": "V0SECOND"}, kind="storage_gb", quantity="50")
+    await asyncio.gather(submit(slack, payload), submit(slack, other))
     await fake_slack.wait_for("chat.postMessage", where=dm_to(ADMIN), count=2)
     assert len(await store.upgrades.recent("demo")) == 1
     assert len([c for c in fake_slack.calls_to("chat.postMessage") if to_sales(c)]) == 1

@@ -24,21 +24,23 @@ async def burn_down(
     available: Decimal,
     period_start: date,
     renewal: date,
-    as_of: datetime,
+    as_of: datetime | None,
+    fallback_as_of: datetime | None = None,
     until: datetime | None = None,
     forecast: Forecast | None = None,
 ) -> BurnDown:
     """The period's readings of `meter` (up to `until`, when given) and the run-out forecast from them
-    (`forecast` when it is already known). `as_of` dates the figures when there are no readings."""
+    (`forecast` when it is already known).
+
+    The forecast goes on from `used` at `as_of`, when `used` was measured; the alert evaluation in SQL
+    (`store.alert_queries.candidate_from_row`) anchors it the same way, else at the latest reading, else
+    at `fallback_as_of`, so `/plan usage`, its chart and the alerts tell the same date."""
     history = await store.usage.history(account_id, meter, since=midnight(period_start))
     readings = [r for r in history if until is None or r.at <= until]
-    if forecast is None:
+    anchor = as_of or (readings[-1].at if readings else fallback_as_of)
+    if forecast is None and anchor is not None:
         forecast = forecast_from_readings(
-            readings,
-            period_start=period_start,
-            used=used,
-            available=available,
-            as_of=until or (readings[-1].at if readings else as_of),
+            readings, period_start=period_start, used=used, available=available, as_of=anchor
         )
     return BurnDown(
         label=label,

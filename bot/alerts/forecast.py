@@ -2,16 +2,22 @@
 
 Minutes and gigabytes, not money: the fit uses floats, and what is shown is rounded (whole days,
 tenths of a day for the basis).
+
+Whatever the readings, the maths gives a forecast or None, never an error: a reading dated outside the
+window of sane moments (``0001-01-01``, read from PostgreSQL as ``-infinity``) is left out, and statistics
+that are not finite give no forecast (a NaN would otherwise reach `timedelta` and raise).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
 from bot.alerts.rules import midnight, period_end_at
+from bot.core.bounds import is_sane_moment
 from store.domain.alerts import Forecast, ForecastCandidate, ReadingStats
 from store.usage import Reading
 
@@ -23,7 +29,10 @@ HORIZON_DAYS: Final = 3650.0
 
 
 def stats_of(readings: Sequence[Reading], period_start: date) -> ReadingStats | None:
-    """The sufficient statistics of `readings` (x in days since the period started), None if empty."""
+    """The sufficient statistics of `readings` (x in days since the period started), None if empty.
+
+    Readings dated outside the window of sane moments, or whose figure is not finite, are left out."""
+    readings = [r for r in readings if is_sane_moment(r.at) and r.used.is_finite()]
     if not readings:
         return None
     origin = midnight(period_start)
@@ -43,14 +52,24 @@ def stats_of(readings: Sequence[Reading], period_start: date) -> ReadingStats | 
 def pace_per_day(
     stats: ReadingStats, *, min_readings: int = MIN_READINGS, min_days: float = MIN_DAYS
 ) -> float | None:
-    """The least-squares slope (used per day), or None from too little data."""
+    """The least-squares slope (used per day), or None from too little data (or data that is not finite)."""
+    if not _finite(stats):
+        return None
     if stats.count < min_readings or stats.last_x - stats.first_x < min_days:
         return None
     n = stats.count
     spread = n * stats.sum_xx - stats.sum_x**2
-    if spread <= 0:
+    if not math.isfinite(spread) or spread <= 0:
         return None
-    return (n * stats.sum_xy - stats.sum_x * stats.sum_y) / spread
+    pace = (n * stats.sum_xy - stats.sum_x * stats.sum_y) / spread
+    return pace if math.isfinite(pace) else None
+
+
+def _finite(stats: ReadingStats) -> bool:
+    return all(
+        math.isfinite(value)
+        for value in (stats.sum_x, stats.sum_y, stats.sum_xx, stats.sum_xy, stats.first_x, stats.last_x)
+    )
 
 
 def forecast(
@@ -66,12 +85,18 @@ def forecast(
 
     None from too little data, when usage is not rising, or when it has already run out."""
     pace = pace_per_day(stats, min_readings=min_readings, min_days=min_days)
-    remaining = float(available - used)
-    if pace is None or pace <= 0 or remaining <= 0:
+    if pace is None or pace <= 0 or not (used.is_finite() and available.is_finite()):
         return None
-    days_left = timedelta(days=min(remaining / pace, HORIZON_DAYS))
+    remaining = float(available - used)
+    if not math.isfinite(remaining) or remaining <= 0:
+        return None
+    days = min(remaining / pace, HORIZON_DAYS)  # remaining and pace are finite and positive: so is this
+    try:
+        runs_out_at = as_of + timedelta(days=days)
+    except OverflowError:  # as_of itself is absurd (year 9999)
+        return None
     return Forecast(
-        runs_out_at=as_of + days_left,
+        runs_out_at=runs_out_at,
         readings=stats.count,
         days=Decimal(str(round(stats.last_x - stats.first_x, 1))),
     )

@@ -44,8 +44,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             "Send Authorization: Bearer <token>.",
             headers={"WWW-Authenticate": _CHALLENGE},
         )
-    # Constant time, so the comparison does not reveal how much of a guess was right.
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    if not _matches(given, expected.get_secret_value()):
         raise ApiError(
             401,
             "unauthorized",
@@ -53,3 +52,16 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
     return await handler(request)
+
+
+def _matches(given: str, expected: str) -> bool:
+    """Compared in constant time, so the comparison does not reveal how much of a guess was right.
+
+    Header values arrive decoded with `surrogateescape`, so a token that is not ASCII (or not even UTF-8)
+    is turned back into its bytes rather than failing to encode: it is simply not the token.
+    """
+    try:
+        given_bytes = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that did not come from decoding: not a token anyone sent
+        return False
+    return hmac.compare_digest(given_bytes, expected.encode("utf-8"))

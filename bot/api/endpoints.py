@@ -28,6 +28,7 @@ from bot.api.body import CSV, JSON, read_body
 from bot.api.context import API, ApiContext
 from bot.api.errors import ApiError, from_validation_error, json_response
 from bot.api.idempotency import WRITE_METHODS, after_commit
+from bot.core import bounds
 
 P = TypeVar("P", bound=BaseModel)
 B = TypeVar("B", bound=BaseModel | None)
@@ -138,6 +139,11 @@ class Endpoints:
             app.router.add_route(endpoint.method, endpoint.path, _serve(endpoint))
 
 
+def validation_context(request: web.Request) -> dict[str, Any]:
+    """What bodies are validated with: "now" from the services' clock (tests inject one)."""
+    return bounds.validation_context(request.app[API].services.clock())
+
+
 def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         try:
@@ -155,12 +161,13 @@ def _serve(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRe
 
 
 async def _read(endpoint: Endpoint, request: web.Request) -> BaseModel:
+    """The body, validated against its bounds; "in the future" means ahead of the services' clock."""
     assert endpoint.body is not None
     raw = await read_body(request, endpoint.accepts)
     try:
         if request.content_type == CSV and endpoint.csv_body is not None:
             return endpoint.csv_body(raw.decode("utf-8"), request)
-        return endpoint.body.model_validate_json(raw)
+        return endpoint.body.model_validate_json(raw, strict=True, context=validation_context(request))
     except UnicodeDecodeError:
         raise ApiError(400, "malformed_body", "The body is not valid UTF-8.") from None
     except ValidationError as error:

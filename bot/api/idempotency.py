@@ -2,8 +2,8 @@
 
 For every POST/PUT the middleware:
 
-1. with a key: answers a retry (same key, method, path and body bytes) with the stored response, or
-   409 when the key was used for a different request;
+1. with a key: answers a retry (same key, method, path, query string and body bytes) with the stored
+   response, or 409 when the key was used for a different request;
 2. runs the handler inside `Database.transaction()`, so every repository call it makes commits or
    rolls back together, and claims the key in that same transaction (2xx answers only: an error
    applied nothing, so retrying it is safe anyway);
@@ -69,8 +69,8 @@ async def unit_of_work_middleware(request: web.Request, handler: Handler) -> web
         body = await raw_body(request)
         record = IdempotencyRecord(
             key=key,
-            request=f"{request.method} {request.path}"[:600],
-            body_sha256=hashlib.sha256(body).hexdigest(),
+            request=_printable(f"{request.method} {request.rel_url.raw_path_qs}")[:600],
+            body_sha256=fingerprint(request, body),
             status=0,
             response="",
             created_at=utcnow(),
@@ -105,6 +105,27 @@ async def unit_of_work_middleware(request: web.Request, handler: Handler) -> web
     for name, work in request[_AFTER_COMMIT]:
         api.background.spawn(name, work)
     return response
+
+
+def fingerprint(request: web.Request, body: bytes) -> str:
+    """What makes two requests the same request: method, path, query string and body (SHA-256, hex).
+
+    Kept in the `body_sha256` column. The query string counts: `PUT /rates?label=…` with a CSV body
+    takes its label from it, so another label is another request.
+    """
+    digest = hashlib.sha256()
+    for part in (request.method, request.rel_url.raw_path, request.rel_url.raw_query_string):
+        encoded = part.encode("utf-8", "surrogateescape")
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _printable(text: str) -> str:
+    """The request line as it can be stored and shown: ASCII, control characters escaped."""
+    return "".join(
+        ch if " " <= ch <= "~" else ch.encode("unicode_escape", "backslashreplace").decode() for ch in text
+    )
 
 
 def _replay(earlier: IdempotencyRecord, now: IdempotencyRecord) -> web.Response:

@@ -6,14 +6,23 @@ documents (`store.domain.account`), so what the API accepts is exactly what the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from store.clock import utcnow
-from store.domain.account import MAX_COUNT, Amount, Timestamp
+from bot.core.bounds import (
+    ACCOUNT_ID_PATTERN,
+    MAX_AHEAD,
+    MAX_COUNT,
+    AccountId,
+    Amount,
+    BoundedDate,
+    Label,
+    TeamId,
+    Timestamp,
+)
 from store.domain.plan import FeatureKey
 from store.domain.rates import RateRow
 from store.usage import ALL_METERS, is_whole_number_meter
@@ -21,10 +30,8 @@ from store.usage import ALL_METERS, is_whole_number_meter
 MAX_READINGS = 10_000
 """Readings in one batch (a 1 MiB body holds about 14,000)."""
 
-MAX_CLOCK_SKEW = timedelta(minutes=10)
+MAX_CLOCK_SKEW = MAX_AHEAD
 """How far in the future a reading may be dated; later ones would pin a meter until that time."""
-
-ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 class _Body(BaseModel):
@@ -32,16 +39,6 @@ class _Body(BaseModel):
 
 
 # --- path parameters ------------------------------------------------------------------------------------
-
-AccountId = Annotated[
-    str,
-    Field(
-        pattern=ACCOUNT_ID_PATTERN,
-        max_length=64,
-        description="The service account's id (a slug such as `acme`).",
-        examples=["demo"],
-    ),
-]
 
 
 class AccountPath(BaseModel):
@@ -75,7 +72,10 @@ class ReadingIn(_Body):
         "(assigned licences) or `feature:<key>` (a feature's usage)."
     )
     used: Amount = Field(description="The amount used so far this period (a whole number for counts).")
-    at: Timestamp = Field(description="When the reading was taken; the newest reading of a meter wins.")
+    at: Timestamp = Field(
+        description="When the reading was taken (from 2000 on, and at most 5 minutes ahead of the server's "
+        "clock); the newest reading of a meter wins."
+    )
 
     @field_validator("used")
     @classmethod
@@ -87,13 +87,6 @@ class ReadingIn(_Body):
             if used > MAX_COUNT:
                 raise ValueError(f"must be at most {MAX_COUNT} for {meter}")
         return used
-
-    @field_validator("at")
-    @classmethod
-    def _not_in_the_future(cls, at: datetime) -> datetime:
-        if at > utcnow() + MAX_CLOCK_SKEW:
-            raise ValueError("is in the future; send readings once they are taken")
-        return at
 
 
 class UsageBatch(_Body):
@@ -112,11 +105,7 @@ class UsageResult(BaseModel):
 
 
 class LinkRequest(_Body):
-    team_id: str = Field(
-        pattern=r"^[TE][A-Z0-9]{2,31}$",
-        description="The Slack workspace (team) id, such as `T0123ABCD`.",
-        examples=["T0DEMO"],
-    )
+    team_id: TeamId
     replace: bool = Field(
         default=False,
         description="Move the workspace from the account it is linked to now (otherwise that is a 409).",
@@ -172,8 +161,10 @@ MAX_RATE_ROWS = 20_000
 class RateTableIn(_Body):
     """A whole rate table, replacing the current one (the previous versions are kept)."""
 
-    effective_date: date | None = Field(default=None, description="Defaults to today (UTC).")
-    label: str = Field(default="Rate table", min_length=1, max_length=200)
+    effective_date: BoundedDate | None = Field(
+        default=None, description="Defaults to today (UTC); from 2000-01-01 to 2099-12-31."
+    )
+    label: Label = Field(default="Rate table", description="A name for this version (one line).")
     rows: list[RateRow] = Field(min_length=1, max_length=MAX_RATE_ROWS)
 
 

@@ -30,8 +30,14 @@ My Plan for Slack.
   for {KEY_LIFETIME_HOURS} hours; only successful responses are kept.
 * **Bodies** are `{JSON}` (the rate table may also be sent as `{CSV}`), at most {BODY_LIMIT}.
 * **Amounts** (fees, rates, minutes, GB) are exact decimals with at most 4 decimal places: send them
-  as strings (`"1299.00"`) or numbers; they are always returned as strings.
-* **Times** carry their UTC offset (`2026-11-27T10:00:00Z`).
+  as strings (`"1299.00"`) or numbers; they are always returned as strings. Each has a maximum:
+  rates (USD per minute or message) under 1,000, fees (USD a month) under 10,000,000, minutes and GB
+  under 10,000,000,000; counts fit 32 bits.
+* **Times** carry their UTC offset (`2026-11-27T10:00:00Z`), are not before 2000 and not more than
+  5 minutes ahead of the server's clock (an unset time, `0001-01-01T00:00:00Z`, is refused); **dates**
+  are from 2000-01-01 to 2099-12-31.
+* **Text** is one line without control characters (no NUL), within each field's `maxLength`.
+* Values are taken as the document types them: `false` is not a count, `"12"` is not an integer.
 * **Errors** have one shape, `{{"error": code, "message": text, "errors": [{{"field", "message"}}]}}`;
   `errors` lists every invalid field of a 422.
 """
@@ -43,7 +49,7 @@ _ERRORS: dict[int, str] = {
     409: "The Idempotency-Key was used for another request, or the workspace is linked elsewhere",
     413: f"The body is larger than {BODY_LIMIT}",
     415: f"The body is not {JSON}",
-    422: "Invalid fields; `errors` lists them all",
+    422: "Invalid fields (out of bounds, say); `errors` lists them all",
     503: "The API is not configured (no INGEST_TOKEN), or the database is unavailable",
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api.endpoints import ApiCall, Endpoints, NoParams, Reply
+from bot.api.endpoints import ApiCall, Endpoints, NoParams, Reply, validation_context
 from bot.api.errors import ApiError, invalid
 from bot.api.examples import account_example, rate_table_example, usage_example
 from bot.api.models import (
@@ -208,7 +208,7 @@ def _rate_table_from_csv(text: str, request: web.Request) -> RateTableIn:
             [FieldError(field=f"line {line}", message=reason) for line, reason in error.problems]
         ) from None
     query = {key: request.query[key] for key in ("label", "effective_date") if key in request.query}
-    return RateTableIn.model_validate({**query, "rows": rows})
+    return RateTableIn.model_validate({**query, "rows": rows}, context=validation_context(request))
 
 
 @endpoints.route(

@@ -79,3 +79,28 @@ class UnknownAlert(UserFacingError):
 
     def __init__(self) -> None:
         super().__init__("That alert isn't one of this workspace's alerts any more.")
+
+
+class NotAMember(UserFacingError):
+    """The person acting is not a member of the workspace the account is linked to, nor of its Enterprise
+    Grid organisation: someone from another organisation in a Slack Connect channel, say. Said without
+    naming the account or anything of it."""
+
+    emoji = ":lock:"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Sorry, this app's plan and company details are only for members of the workspace that uses it."
+            " Ask someone there if you need them."
+        )
+
+
+class WorkspaceUnknown(UserFacingError):
+    """Slack's request names no workspace this app can serve (an organisation-wide install that did not say
+    which of its workspaces the request came from)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "I couldn't tell which workspace this came from. Please try again from a channel or the app's"
+            " Home in your workspace."
+        )

@@ -15,7 +15,10 @@ What it does:
 * validates every message and view we send with slack_sdk's Block Kit models and Slack's limits
   (``bot.devtools.blockkit``): a violation is answered with ``{"ok": false, "error": "invalid_blocks"}``
   (HTTP 200, like Slack) and described in ``validation_errors``;
-* injects failures (``fail``: HTTP 429 + Retry-After, 5xx, or ``ok: false`` errors) and latency (``delay``);
+* injects failures (``fail``: HTTP 429 + Retry-After, 5xx, ``ok: false`` errors, no answer at all, each
+  optionally after the call took effect, as when Slack stores a message and still answers 500;
+  ``fail_at_random``: the same at random, seeded), latency (``delay``), Slack's cap on history pages
+  (``history_page``) and a per-token rate limit on a method (``limit_rate``);
 * plays Slack's side of an OAuth install (``oauth.v2.access`` exchanges a code, or a refresh token when
   token rotation is on: each refresh token works once, as at Slack);
 * with ``socket_mode = True``, serves a Socket Mode WebSocket: ``socket_send`` pushes an envelope to the
@@ -28,12 +31,14 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
+import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Final, Literal, Self
 
 from aiohttp import WSMsgType, web
 
@@ -42,13 +47,16 @@ from bot.devtools.fake_web_api import TOKEN_LIFETIME_SECONDS, FakeWebApi, extrac
 from bot.devtools.signing import APP_ID
 
 __all__ = [
+    "DROP",
     "FILE_UPLOAD_METHOD",
     "RESPONSE_URL_METHOD",
     "SOCKET_ACK",
     "SOCKET_CONNECT",
     "SOCKET_PING",
+    "TIMEOUT",
     "TOKEN_LIFETIME_SECONDS",
     "FakeSlack",
+    "Fault",
     "RecordedCall",
 ]
 
@@ -57,6 +65,15 @@ FILE_UPLOAD_METHOD = "file_upload"
 SOCKET_CONNECT = "socket.connect"
 SOCKET_PING = "socket.ping"
 SOCKET_ACK = "socket.ack"
+TIMEOUT: Final = "timeout"
+"""A fault with no answer: the request is held until the caller gives up (or the fake stops)."""
+DROP: Final = "drop"
+"""A fault with no answer: the connection is closed under the request."""
+NO_ANSWER: Final = 0
+"""`RecordedCall.status` of a call that got no answer (a TIMEOUT or DROP fault)."""
+HOLD_SECONDS: Final = 300.0
+"""How long a TIMEOUT fault holds its request at most (the fake's stop releases it sooner)."""
+Lost = Literal["timeout", "drop"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,8 @@ class RecordedCall:
     ``method`` is the Web API method, ``"response_url"`` or ``"file_upload"``; ``params`` merges the
     query string and the JSON/form body (JSON-string ``blocks``/``view``/``attachments`` decoded,
     ``token`` removed); ``status``/``response`` are what the fake answered; ``peer`` is the caller's
-    (host, port): calls over one kept-alive connection share it.
+    (host, port): calls over one kept-alive connection share it. ``stored`` is True when a call took effect
+    although it failed (a ``Fault(stored=True)``): its message is in the channel all the same.
     """
 
     method: str
@@ -77,6 +95,7 @@ class RecordedCall:
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
     peer: tuple[str, int] | None = None
+    stored: bool = False
 
     @property
     def ok(self) -> bool:
@@ -91,10 +110,63 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
-class _Failure:
+class Fault:
+    """How the fake fails a call.
+
+    ``status``: 429 (rate limited, with ``retry_after``), a 5xx, 200 with ``error`` (``ok: false``), or
+    ``TIMEOUT`` / ``DROP`` (no answer: held until the caller gives up / the connection closed under it).
+    ``stored``: the call takes effect first (the message is stored, the view opened…), then fails, as when
+    Slack stores a message and still answers 500."""
+
+    status: int | Lost = 200
+    error: str | None = None
+    retry_after: int | None = None
+    stored: bool = False
+
+    def __post_init__(self) -> None:
+        if self.status == 200 and self.error is None:
+            raise ValueError("fail(status=200) needs an error code, e.g. error='channel_not_found'")
+        if self.status == 429 and self.retry_after is None:
+            object.__setattr__(self, "retry_after", 1)
+
+    @property
+    def lost(self) -> Lost | None:
+        return self.status if isinstance(self.status, str) else None
+
+    def answer(self) -> tuple[int, dict[str, Any], dict[str, str]]:
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if isinstance(self.status, str):
+            return NO_ANSWER, {"ok": False, "error": f"no_answer_{self.status}"}, {}
+        if self.status == 429:
+            error = self.error or "ratelimited"
+        elif self.status >= 500:
+            error = self.error or "internal_error"
+        else:
+            error = self.error or "request_failed"
+        return self.status, {"ok": False, "error": error}, headers
+
+
+@dataclass
+class _RandomFaults:
+    faults: list[tuple[Fault, float]]
+    rng: random.Random
+
+    def draw(self) -> Fault | None:
+        roll = self.rng.random()
+        for fault, chance in self.faults:
+            if roll < chance:
+                return fault
+            roll -= chance
+        return None
+
+
+@dataclass(frozen=True)
+class _Answer:
     status: int
-    error: str | None
-    retry_after: int | None
+    body: dict[str, Any]
+    headers: dict[str, str]
+    lost: Lost | None = None
+    stored: bool = False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,7 +197,14 @@ class FakeSlack(FakeWebApi):
         self.calls: list[RecordedCall] = []
         self.validation_errors: list[str] = []
 
-        self._failures: dict[str, deque[_Failure]] = {}
+        self.history_page: int | None = None
+        """Slack's cap on a conversations.history page (15 for apps outside the Marketplace since May
+        2025); None answers as many as asked for."""
+
+        self._failures: dict[str, deque[Fault]] = {}
+        self._random_faults: dict[str, _RandomFaults] = {}
+        self._rate_limits: dict[str, float] = {}
+        self._last_answered: dict[tuple[str, str | None], float] = {}
         self._delays: dict[str, float] = {}
         self._listeners: list[Callable[[RecordedCall], None]] = []
         self._response_paths: set[str] = set()
@@ -198,23 +277,43 @@ class FakeSlack(FakeWebApi):
         self,
         method: str,
         *,
-        status: int = 200,
+        status: int | Lost = 200,
         error: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        stored: bool = False,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail.
 
         ``status=429``: rate limited (Retry-After header, default 1s; error "ratelimited").
         ``status>=500``: server error. ``status=200``: ``{"ok": false, "error": error}`` (error required).
+        ``status=TIMEOUT``: no answer until the caller gives up. ``status=DROP``: the connection is closed
+        without an answer. ``stored=True``: the call takes effect first (Slack stored the message, then
+        answered 500, timed out or dropped the connection).
         Works for Web API methods, ``"response_url"`` and ``"file_upload"``.
         """
-        if status == 200 and error is None:
-            raise ValueError("fail(status=200) needs an error code, e.g. error='channel_not_found'")
-        if status == 429 and retry_after is None:
-            retry_after = 1
-        queue = self._failures.setdefault(method, deque())
-        queue.extend(_Failure(status, error, retry_after) for _ in range(times))
+        fault = Fault(status, error, retry_after, stored)
+        self._failures.setdefault(method, deque()).extend(fault for _ in range(times))
+
+    def fail_at_random(self, method: str, faults: Mapping[Fault, float], *, seed: int = 0) -> None:
+        """Fail each call to ``method`` (those ``fail`` did not queue a failure for) with each of ``faults``
+        at its chance (0…1; they add up to at most 1), drawn from a generator seeded with ``seed``. An empty
+        mapping stops it."""
+        if sum(faults.values()) > 1 or any(chance < 0 for chance in faults.values()):
+            raise ValueError("chances are from 0 to 1 and add up to at most 1")
+        if not faults:
+            self._random_faults.pop(method, None)
+            return
+        self._random_faults[method] = _RandomFaults(list(faults.items()), random.Random(seed))
+
+    def limit_rate(self, method: str, every: float) -> None:
+        """Answer ``method`` at most once per ``every`` seconds per token, as Slack's rate limits do (for
+        conversations.history: once a minute outside the Marketplace); sooner calls get 429 with the
+        seconds left as Retry-After. 0 removes the limit."""
+        if every > 0:
+            self._rate_limits[method] = every
+        else:
+            self._rate_limits.pop(method, None)
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer ``method`` only after ``seconds`` (0 removes the delay)."""
@@ -337,7 +436,7 @@ class FakeSlack(FakeWebApi):
         socket = web.WebSocketResponse(autoping=False)
         await socket.prepare(request)
         self._sockets.append(socket)
-        await self._record(SOCKET_CONNECT, {}, None, request, 200, {"ok": True})
+        await self._record(SOCKET_CONNECT, {}, None, request, _Answer(200, {"ok": True}, {}))
         await socket.send_json(
             {
                 "type": "hello",
@@ -350,11 +449,11 @@ class FakeSlack(FakeWebApi):
             async for message in socket:
                 if message.type == WSMsgType.PING:
                     await socket.pong(message.data)
-                    await self._record(SOCKET_PING, {}, None, request, 200, {"ok": True})
+                    await self._record(SOCKET_PING, {}, None, request, _Answer(200, {"ok": True}, {}))
                 elif message.type == WSMsgType.TEXT:
                     ack = json.loads(message.data)
                     await self._record(
-                        SOCKET_ACK, ack if isinstance(ack, dict) else {}, None, request, 200, {}
+                        SOCKET_ACK, ack if isinstance(ack, dict) else {}, None, request, _Answer(200, {}, {})
                     )
         finally:
             self._sockets.remove(socket)
@@ -370,10 +469,12 @@ class FakeSlack(FakeWebApi):
         errors = parse_errors + argument_errors + content_errors
         # Slack answers invalid_blocks for bad Block Kit and invalid_arguments for the rest.
         code = "invalid_blocks" if content_errors or not errors else "invalid_arguments"
-        status, body, headers = self._answer(method, params, token, errors, error_code=code)
-        await self._record(method, params, token, request, status, body)
+        answer = self._answer(method, params, token, errors, error_code=code)
+        await self._record(method, params, token, request, answer)
+        if answer.lost is not None:
+            return await self._lose(request, answer.lost)
         await self._sleep_if_delayed(method)
-        return web.json_response(body, status=status, headers=headers)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         params: dict[str, Any] = {}
@@ -387,16 +488,17 @@ class FakeSlack(FakeWebApi):
                 params = data
             else:
                 errors.append(f"{RESPONSE_URL_METHOD}: body must be a JSON object")
-        headers: dict[str, str] = {}
         if request.path not in self._response_paths:
-            status, body = 404, {"ok": False, "error": "no_active_hooks"}
+            answer = _Answer(404, {"ok": False, "error": "no_active_hooks"}, {})
         else:
             if self.check_block_kit:
                 errors += blockkit.validate_message(params, where=RESPONSE_URL_METHOD)
-            status, body, headers = self._answer(RESPONSE_URL_METHOD, params, None, errors)
-        await self._record(RESPONSE_URL_METHOD, params, None, request, status, body)
+            answer = self._answer(RESPONSE_URL_METHOD, params, None, errors)
+        await self._record(RESPONSE_URL_METHOD, params, None, request, answer)
+        if answer.lost is not None:
+            return await self._lose(request, answer.lost)
         await self._sleep_if_delayed(RESPONSE_URL_METHOD)
-        return web.json_response(body, status=status, headers=headers)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
         file_id = request.match_info["file_id"]
@@ -410,16 +512,18 @@ class FakeSlack(FakeWebApi):
         else:
             data = await request.read()
         params: dict[str, Any] = {"file_id": file_id, "size": len(data)}
-        status, body, headers = self._answer(FILE_UPLOAD_METHOD, params, None, [])
-        if status == 200 and file_id not in self._files:
-            status, body = 404, {"ok": False, "error": "file_not_found"}
-        if status == 200:
+        answer = self._answer(FILE_UPLOAD_METHOD, params, None, [])
+        if file_id not in self._files and (answer.status == 200 or answer.stored):
+            answer = _Answer(404, {"ok": False, "error": "file_not_found"}, {})
+        if answer.status == 200 or answer.stored:
             self.uploads[file_id] = data
-        await self._record(FILE_UPLOAD_METHOD, params, None, request, status, body)
+        await self._record(FILE_UPLOAD_METHOD, params, None, request, answer)
+        if answer.lost is not None:
+            return await self._lose(request, answer.lost)
         await self._sleep_if_delayed(FILE_UPLOAD_METHOD)
-        if status == 200:  # Slack's upload endpoint answers in plain text
-            return web.Response(text=f"OK - {len(data)}", content_type="text/plain", headers=headers)
-        return web.json_response(body, status=status, headers=headers)
+        if answer.status == 200:  # Slack's upload endpoint answers in plain text
+            return web.Response(text=f"OK - {len(data)}", content_type="text/plain", headers=answer.headers)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
     async def _record(
         self,
@@ -427,8 +531,7 @@ class FakeSlack(FakeWebApi):
         params: dict[str, Any],
         token: str | None,
         request: web.Request,
-        status: int,
-        body: dict[str, Any],
+        answer: _Answer,
     ) -> None:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         call = RecordedCall(
@@ -437,15 +540,25 @@ class FakeSlack(FakeWebApi):
             token,
             str(request.url),
             time.time(),
-            status,
-            body,
+            answer.status,
+            answer.body,
             tuple(peer[:2]) if peer else None,
+            answer.stored,
         )
         async with self._changed:
             self.calls.append(call)
             self._changed.notify_all()
         for listener in self._listeners:
             listener(call)
+
+    async def _lose(self, request: web.Request, lost: Lost) -> web.StreamResponse:
+        """No answer: hold the request until the caller gives up (TIMEOUT), or close its connection (DROP)."""
+        if lost == TIMEOUT:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), HOLD_SECONDS)
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)  # never sent: the connection is gone
 
     async def _sleep_if_delayed(self, method: str) -> None:
         seconds = self._delays.get(method)
@@ -461,20 +574,19 @@ class FakeSlack(FakeWebApi):
         errors: list[str],
         *,
         error_code: str = "invalid_blocks",
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """(HTTP status, JSON body, headers) for a call: injected failure, validation error, or success."""
+    ) -> _Answer:
+        """The answer to a call: an injected failure (after the call took effect, for a stored one), a rate
+        limit, a validation error, or success."""
         self.validation_errors.extend(errors)
-        queue = self._failures.get(method)
-        if queue:
-            failure = queue.popleft()
-            headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-            if failure.status == 429:
-                error = failure.error or "ratelimited"
-            elif failure.status >= 500:
-                error = failure.error or "internal_error"
-            else:
-                error = failure.error or "request_failed"
-            return failure.status, {"ok": False, "error": error}, headers
+        fault = self._fault(method)
+        if fault is None:
+            fault = self._rate_limited(method, token)
+        if fault is not None:
+            stored = fault.stored and not errors
+            if stored:
+                self._answer_method(method, self._as_slack_would(method, params), token)
+            status, body, headers = fault.answer()
+            return _Answer(status, body, headers, fault.lost, stored)
         if errors:
             body = {
                 "ok": False,
@@ -482,5 +594,30 @@ class FakeSlack(FakeWebApi):
                 "errors": errors,
                 "response_metadata": {"messages": [f"[ERROR] {error}" for error in errors]},
             }
-            return 200, body, {}
-        return 200, self._answer_method(method, params, token), {}
+            return _Answer(200, body, {})
+        return _Answer(200, self._answer_method(method, self._as_slack_would(method, params), token), {})
+
+    def _fault(self, method: str) -> Fault | None:
+        queue = self._failures.get(method)
+        if queue:
+            return queue.popleft()
+        chosen = self._random_faults.get(method)
+        return chosen.draw() if chosen is not None else None
+
+    def _rate_limited(self, method: str, token: str | None) -> Fault | None:
+        every = self._rate_limits.get(method)
+        if every is None:
+            return None
+        now = time.monotonic()
+        last = self._last_answered.get((method, token))
+        if last is not None and now - last < every:
+            return Fault(429, retry_after=max(math.ceil(every - (now - last)), 1))
+        self._last_answered[(method, token)] = now
+        return None
+
+    def _as_slack_would(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The arguments as Slack reads them: a history page no longer than ``history_page``."""
+        if method != "conversations.history" or self.history_page is None:
+            return params
+        asked = int(params.get("limit") or self.history_page)
+        return {**params, "limit": min(asked, self.history_page)}

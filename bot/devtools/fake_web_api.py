@@ -331,10 +331,13 @@ class FakeWebApi(ABC):
         return {"ok": True, "channel": channel}
 
     def _users_info(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """A member of the workspace whose token asks (set ``users[id]["team_id"]`` for someone from
+        another workspace, ``enterprise_user`` for an Enterprise Grid member)."""
         user_id = str(params.get("user"))
+        team_id = self.auth_by_token.get(token or "", {}).get("team_id") or self.team_id
         user: dict[str, Any] = {
             "id": user_id,
-            "team_id": self.team_id,
+            "team_id": team_id,
             "name": user_id.lower(),
             "real_name": f"User {user_id}",
             "deleted": False,
@@ -352,7 +355,7 @@ class FakeWebApi(ABC):
                 "real_name": f"User {user_id}",
                 "display_name": user_id.lower(),
                 "email": f"{user_id.lower()}@example.com",
-                "team": self.team_id,
+                "team": team_id,
             },
         }
         if truthy(params.get("include_locale")):

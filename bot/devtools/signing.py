@@ -360,3 +360,33 @@ def block_suggestion_payload(
         "is_enterprise_install": False,
         "view": full_view,
     }
+
+
+def shortcut_payload(
+    *,
+    team_id: str,
+    user_id: str,
+    callback_id: str,
+    trigger_id: str = "trigger.1",
+    user_name: str = "someone",
+    enterprise_id: str | None = None,
+    api_app_id: str = APP_ID,
+) -> dict[str, Any]:
+    """A global ``shortcut`` payload (the lightning-bolt menu), as Slack sends it."""
+    return {
+        "type": "shortcut",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": _team(team_id, enterprise_id),
+        "user": _user(team_id, user_id, user_name),
+        "api_app_id": api_app_id,
+        "is_enterprise_install": False,
+        "enterprise": _enterprise(enterprise_id),
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def url_verification_body(challenge: str) -> str:
+    """JSON body of the Events API's ``url_verification`` handshake (answered with the challenge)."""
+    return json.dumps({"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"})

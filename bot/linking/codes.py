@@ -84,18 +84,22 @@ async def redeem_link_code(
     The caller has checked that the user is a workspace owner or admin.
     """
     now = now or utcnow()
-    await _check_not_throttled(store, team_id, now)
+    attempt = await store.link_codes.attempt(
+        team_id, user_id, now=now, window=WRONG_CODE_WINDOW, limit=MAX_WRONG_CODES
+    )
+    if attempt.retry_at is not None:
+        raise TooManyWrongCodes(attempt.retry_at)
     code = normalized(text)
     if code is None:
-        await store.link_codes.record_failure(team_id, user_id, now=now)
         raise WrongCode()
     redemption = await store.link_codes.redeem(code_hash(code), team_id=team_id, user_id=user_id, now=now)
+    if redemption.outcome is not LinkOutcome.UNKNOWN:
+        await store.link_codes.forgive(attempt)  # only unknown codes are guesses
     match redemption.outcome:
         case LinkOutcome.LINKED:
             assert redemption.account_id is not None
             return Linked(redemption.account_id, redemption.already_linked)
         case LinkOutcome.UNKNOWN:
-            await store.link_codes.record_failure(team_id, user_id, now=now)
             raise WrongCode()
         case LinkOutcome.EXPIRED:
             raise CodeExpired()
@@ -103,12 +107,6 @@ async def redeem_link_code(
             raise CodeUsed()
         case LinkOutcome.LINKED_ELSEWHERE:
             raise LinkedElsewhere(team_id, redemption.account_id or "another account")
-
-
-async def _check_not_throttled(store: Store, team_id: str, now: datetime) -> None:
-    count, earliest = await store.link_codes.failures_since(team_id, now - WRONG_CODE_WINDOW)
-    if count >= MAX_WRONG_CODES and earliest is not None:
-        raise TooManyWrongCodes(earliest + WRONG_CODE_WINDOW)
 
 
 class LinkError(UserFacingError):

@@ -16,9 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from bot.core.bounds import MAX_RATE, PLACES
 from bot.rates.regions import is_known_region
-from store.domain.rates import RATE_PLACES, RateRow
+from store.domain.rates import MAX_DESTINATION, RateRow
 
 HEADER: Final = (
     "dial_code",
@@ -33,8 +35,7 @@ _RATE_COLUMNS: Final = HEADER[3:]
 _DIAL = re.compile(r"^[0-9]{1,4}$")
 _ISO = re.compile(r"^[A-Z]{2}$")
 _DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MAX_DESTINATION: Final = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 Problem = tuple[int, str]
 """(line number, reason). Line 1 is the header."""
@@ -53,16 +54,23 @@ class RateFileError(ValueError):
 def _check_rate(column: str, raw: str) -> Decimal | str:
     """The parsed rate, keeping its exponent ("0.0100" stays 0.0100), or the reason it is not acceptable."""
     if raw.startswith("-"):
-        return f"{column} {raw!r} is negative"
+        return f"{column} {_shown(raw)} is negative"
     if not _DECIMAL.match(raw):
-        return f"{column} {raw!r} is not a decimal number like 0.0123"
+        return f"{column} {_shown(raw)} is not a decimal number like 0.0123"
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        return f"{column} {raw!r} is not a decimal number like 0.0123"
-    if -int(value.as_tuple().exponent) > RATE_PLACES:
-        return f"{column} {raw!r} has more than {RATE_PLACES} decimal places"
+        return f"{column} {_shown(raw)} is not a decimal number like 0.0123"
+    if -int(value.as_tuple().exponent) > PLACES:
+        return f"{column} {_shown(raw)} has more than {PLACES} decimal places"
+    if value > MAX_RATE:
+        return f"{column} {_shown(raw)} is too high: rates are USD per minute or message, at most {MAX_RATE}"
     return value
+
+
+def _shown(raw: str) -> str:
+    """A cell as a problem quotes it: a cell of thousands of characters is cut short."""
+    return repr(raw) if len(raw) <= 40 else repr(raw[:40]) + f"… ({len(raw)} characters)"
 
 
 def _check_cells(cells: list[str]) -> tuple[dict[str, object], list[str]]:
@@ -71,15 +79,15 @@ def _check_cells(cells: list[str]) -> tuple[dict[str, object], list[str]]:
     values: dict[str, object] = {"dial_code": dial, "iso_code": iso, "destination": destination}
     reasons: list[str] = []
     if not _DIAL.match(dial):
-        reasons.append(f"dial_code {dial!r} must be 1–4 digits, without + or 00")
+        reasons.append(f"dial_code {_shown(dial)} must be 1–4 digits, without + or 00")
     if not (_ISO.match(iso) and is_known_region(iso)):
-        reasons.append(f"iso_code {cells[1]!r} is not a known ISO 3166-1 alpha-2 code")
+        reasons.append(f"iso_code {_shown(cells[1])} is not a known ISO 3166-1 alpha-2 code")
     if not destination:
         reasons.append("destination is empty")
     elif _CONTROL.search(destination):
         reasons.append("destination contains a line break or control character")
-    elif len(destination) > _MAX_DESTINATION:
-        reasons.append(f"destination is longer than {_MAX_DESTINATION} characters")
+    elif len(destination) > MAX_DESTINATION:
+        reasons.append(f"destination is longer than {MAX_DESTINATION} characters")
     for column, raw in zip(_RATE_COLUMNS, cells[3:], strict=True):
         checked = _check_rate(column, raw)
         if isinstance(checked, str):
@@ -90,13 +98,34 @@ def _check_cells(cells: list[str]) -> tuple[dict[str, object], list[str]]:
 
 
 def _records(text: str) -> Iterable[tuple[int, list[str]]]:
-    """(first line number, cells) per CSV record; quoted fields may span lines, blank lines are skipped."""
+    """(first line number, cells) per CSV record; quoted fields may span lines, blank lines are skipped.
+
+    A record the csv module cannot read (a cell over its 131,072-character limit, say) rejects the file,
+    naming the line it starts on."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     line = 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise RateFileError([(line, _unreadable(error))]) from None
         if any(cell.strip() for cell in record):
             yield line, record
         line = reader.line_num + 1
+
+
+def _unreadable(error: csv.Error) -> str:
+    if "field limit" in str(error):
+        return f"a cell is longer than {csv.field_size_limit():,} characters (is a closing quote missing?)"
+    return f"the line cannot be read as CSV ({error})"
+
+
+def _pydantic_problem(detail: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in detail["loc"])
+    message = detail["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def _duplicates(keys: Iterable[tuple[int, str]]) -> list[Problem]:
@@ -133,7 +162,7 @@ def parse_csv(text: str) -> list[RateRow]:
             try:
                 rows.append(RateRow.model_validate(values))
             except ValidationError as error:
-                problems += [(line, str(detail["msg"])) for detail in error.errors()]
+                problems += [(line, _pydantic_problem(detail)) for detail in error.errors()]
     problems += _duplicates(keys)
     if len(records) == 1:
         problems.append((1, "the file has a header but no rates"))

@@ -1,5 +1,10 @@
-"""Posting alerts to Slack: one attempt, classified; a lookup for a post whose outcome was lost;
-per-channel pacing."""
+"""Posting alerts to Slack: one attempt, classified; a lookup for posts whose outcome was lost;
+per-channel pacing.
+
+Only a 429 (or a refusal) says for sure that nothing was posted. After a 5xx, a timeout or a dropped
+connection the message may well be in the channel (Slack stores some and still answers 5xx), so such a
+`Retry` is `uncertain`, and the outbox reads the channel's history (`posted_alerts`) before posting again.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,38 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.messages import Message
+from handlers.slack_clients import (
+    HISTORY_PAGE,
+    TRANSIENT_ERRORS,
+    HistoryUnreadable,
+    error_code,
+    find_in_history,
+    retry_after,
+)
+
+__all__ = [
+    "ALERT_EVENT",
+    "CHANNEL_ERRORS",
+    "NOT_POSTED",
+    "TRANSIENT_ERRORS",
+    "WORKSPACE_GONE_ERRORS",
+    "ChannelPacer",
+    "HistoryUnreadable",
+    "Outcome",
+    "Posted",
+    "Refused",
+    "Retry",
+    "WorkspaceGone",
+    "classify",
+    "post",
+    "posted_alerts",
+    "retry_after",
+]
 
 log = logging.getLogger(__name__)
 
 ALERT_EVENT: Final = "myplan_quota_alert"
 """Message metadata event type: each posted alert carries its id, so a lost outcome can be looked up."""
-HISTORY_LOOKBACK: Final = 200
 
 CHANNEL_ERRORS: Final = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
@@ -35,15 +66,16 @@ WORKSPACE_GONE_ERRORS: Final = frozenset(
     }
 )
 """The workspace's token no longer works: as if the app were uninstalled there."""
-TRANSIENT_ERRORS: Final = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
+NOT_POSTED: Final = frozenset({"ratelimited"})
+"""Retry reasons that say for sure the message was not stored (Slack stores nothing it answers 429 to)."""
 
 
 @dataclass(frozen=True)
 class Posted:
     channel: str
     ts: str
+    threaded: bool = False
+    """Found in the history with replies under it (an earlier attempt's chart, say)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +84,12 @@ class Retry:
 
     reason: str
     after: float | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """The message may have been posted all the same (a 5xx, a timeout, a dropped connection): it must be
+        looked up before it is posted again."""
+        return self.reason not in NOT_POSTED
 
 
 @dataclass(frozen=True)
@@ -73,7 +111,8 @@ Outcome = Posted | Retry | Refused | WorkspaceGone
 async def post(
     client: AsyncWebClient, channel: str, message: Message, *, alert_id: int, within: float
 ) -> Outcome:
-    """One attempt at posting the alert; every failure is classified, none raised."""
+    """One attempt at posting the alert; every failure is classified, none raised. The client's transport
+    re-sends nothing but a 429'd call (`handlers.slack_clients.retry_handlers`)."""
     try:
         async with asyncio.timeout(within):
             response = await client.chat_postMessage(
@@ -91,12 +130,9 @@ async def post(
 
 
 def classify(error: SlackApiError) -> Outcome:
-    response = error.response
-    status = int(getattr(response, "status_code", 200) or 200)
-    data = response.data if isinstance(response.data, dict) else {}
-    code = str(data.get("error") or f"http_{status}")
+    status, code = error_code(error)
     if status == 429 or code == "ratelimited":
-        return Retry(reason="ratelimited", after=retry_after(response.headers))
+        return Retry(reason="ratelimited", after=retry_after(error.response.headers))
     if status >= 500 or code in TRANSIENT_ERRORS:
         return Retry(reason=code)
     if code in WORKSPACE_GONE_ERRORS:
@@ -104,35 +140,26 @@ def classify(error: SlackApiError) -> Outcome:
     return Refused(reason=code, channel_problem=code in CHANNEL_ERRORS)
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds from a Retry-After header (aiohttp gives strings, slack_sdk's retry layer lists)."""
-    for key, value in dict(headers or {}).items():
-        if str(key).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return max(float(raw), 0.0)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
-async def find_posted(client: AsyncWebClient, channel: str, alert_id: int, *, within: float) -> Posted | None:
-    """The alert's message if an earlier attempt did post it (its outcome was lost to a timeout or a
-    crash); None when it is not there or the history cannot be read (then it is posted again)."""
-    try:
-        async with asyncio.timeout(within):
-            response = await client.conversations_history(
-                channel=channel, limit=HISTORY_LOOKBACK, include_all_metadata=True
+async def posted_alerts(
+    client: AsyncWebClient, channel: str, *, within: float, limit: int = HISTORY_PAGE
+) -> dict[int, Posted] | HistoryUnreadable:
+    """The alerts among the channel's newest `limit` messages, by alert id (from their metadata); or why
+    the history could not be read. One conversations.history call: mind Slack's budget for it."""
+    found = await find_in_history(client, channel, ALERT_EVENT, "alert_id", within=within, limit=limit)
+    if isinstance(found, HistoryUnreadable):
+        log.warning("could not read %s to look for alerts already posted: %s", channel, found.reason)
+        return found
+    posted: dict[int, Posted] = {}
+    for alert_id, message in found.items():
+        if alert_id.isdigit():
+            posted[int(alert_id)] = Posted(
+                channel=channel, ts=str(message["ts"]), threaded=_has_replies(message)
             )
-    except (SlackApiError, SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as error:
-        log.warning("could not check %s for alert %s already posted: %s", channel, alert_id, error)
-        return None
-    for message in response.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == ALERT_EVENT and str(payload.get("alert_id")) == str(alert_id):
-            return Posted(channel=channel, ts=str(message["ts"]))
-    return None
+    return posted
+
+
+def _has_replies(message: dict[str, Any]) -> bool:
+    return bool(message.get("reply_count") or message.get("latest_reply"))
 
 
 class ChannelPacer:

@@ -15,6 +15,7 @@ from bot.plan.usage import quantity
 from handlers.alerts.ids import Action, Callback
 from handlers.alerts.ids import Block as BlockId
 from handlers.alerts.settings import (
+    SETTINGS,
     AlertSettingsForm,
     AlertSettingsMeta,
     alert_settings_message,
@@ -38,7 +39,6 @@ from store.errors import NotFound
 log = logging.getLogger(__name__)
 
 STALE: Final = "Run `/plan alerts` again."
-SETTINGS: Final = "the alert settings"
 
 
 def register(routes: Routes) -> None:
@@ -96,7 +96,7 @@ async def alert_settings(interaction: Interaction[str]) -> None:
 async def view_plan(interaction: Interaction[AlertRef]) -> None:
     await _own_alert(interaction)
     plan = await interaction.store.accounts.snapshot(await interaction.account_id())
-    await interaction.reply(plan_message(plan))
+    await interaction.reply(plan_message(plan, is_admin=await interaction.is_admin()))
 
 
 async def request_more(interaction: Interaction[AlertRef]) -> None:

@@ -7,8 +7,10 @@ loop that drains the alert outbox to Slack.
 
 Every alert row is claimed once by the database (see store.alerts); delivery posts it, retries 429s
 after Retry-After and 5xx/timeouts with backoff, and tells administrators by DM when Slack refuses
-the channel. A post whose outcome was lost (timeout, crash) is looked up in the channel's history by
-the alert id in its metadata before it is posted again.
+the channel. A post whose outcome was lost (a 5xx, a timeout, a dropped connection, a crash) is looked
+up in the channel's history by the alert id in its metadata before it is posted again: no sooner than
+`unconfirmed_delay` after it, at most one read per workspace per `history_interval` (Slack's budget), and
+never posted blind while the history cannot be read. docs/delivery.md has the whole argument.
 """
 
 from __future__ import annotations
@@ -32,9 +34,18 @@ from bot.alerts.forecast import MIN_READINGS, forecast_alert, runs_out_before_re
 from bot.alerts.rules import MAX_ATTEMPTS, RETRY_BASE, RETRY_CAP, backoff
 from bot.settings import Settings
 from handlers.alerts import delivery
-from handlers.alerts.delivery import ChannelPacer, Posted, Refused, Retry, WorkspaceGone
+from handlers.alerts.delivery import NOT_POSTED, ChannelPacer, Posted, Refused, Retry, WorkspaceGone
 from handlers.alerts.views import alert_message, delivery_failed_message
-from handlers.slack_clients import ClientForTeam, SlackClients, build_client, single_client
+from handlers.slack_clients import (
+    HISTORY_INTERVAL,
+    HISTORY_PAGE,
+    ClientForTeam,
+    HistoryBudget,
+    HistoryUnreadable,
+    SlackClients,
+    build_client,
+    single_client,
+)
 from store import Store
 from store.clock import utcnow
 from store.domain.alerts import (
@@ -72,6 +83,14 @@ class AlertTuning:
     retry_cap: timedelta = RETRY_CAP
     deliver_on_usage: bool = True
     """`on_usage` posts what it claimed at once (in the background) instead of waiting for the worker."""
+    unconfirmed_delay: timedelta = HISTORY_INTERVAL
+    """After a post whose outcome is unknown (a 5xx, a timeout, a dropped connection), wait at least this
+    long before looking it up in the channel's history and posting it again only if it is not there."""
+    history_interval: timedelta = HISTORY_INTERVAL
+    """At most one channel-history read per workspace per interval (Slack allows apps outside the
+    Marketplace about one a minute)."""
+    history_page: int = HISTORY_PAGE
+    """Messages one history read asks for (15 at most outside the Marketplace)."""
 
 
 @dataclass
@@ -110,6 +129,10 @@ class AlertService:
 
     def __post_init__(self) -> None:
         self.pacer = ChannelPacer(self.tuning.channel_interval)
+        self.history = HistoryBudget(self.tuning.history_interval)
+        self._holds: dict[str, datetime] = {}
+        """Channels with a post of unknown outcome: nothing else is posted there before its lookup, so our
+        own posts do not push it out of the page of history the lookup reads."""
         self._background: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -142,13 +165,21 @@ class AlertService:
         return alerts
 
     async def sweep(self) -> int:
-        """Evaluate every account (the worker's periodic pass); how many alerts were claimed."""
-        claimed = await self.store.alerts.sweep(
+        """Evaluate every account (the worker's periodic pass); how many alerts were claimed. An account
+        whose evaluation fails is skipped (and retried later); the others are evaluated as usual."""
+        result = await self.store.alerts.sweep(
             self.clock(), forecast_alert, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
         )
-        if claimed:
-            log.info("claimed %d new alert(s)", claimed)
-        return claimed
+        if result.claimed:
+            log.info("claimed %d new alert(s)", result.claimed)
+        if result.failed:
+            log.error(
+                "alert evaluation skipped %d failing account(s), the others were evaluated: %s "
+                "(myplan alerts status lists them)",
+                len(result.failed),
+                ", ".join(f"{f.account_id} (retry at {f.retry_at.isoformat()})" for f in result.failed),
+            )
+        return result.claimed
 
     async def on_usage(self, account_id: str) -> None:
         """Call right after usage readings for `account_id` are committed.
@@ -169,9 +200,11 @@ class AlertService:
     # -------------------------------------------------------------------------------- delivery
 
     async def deliver_due(self, account_id: str | None = None) -> DeliveryReport:
-        """Claim one batch of due alerts and post them: channels concurrently, each channel paced."""
+        """Claim one batch of due alerts and post them: channels concurrently, each channel paced, and in
+        each channel the alerts whose earlier outcome was lost looked up first."""
+        now = self.clock()
         claimed = await self.store.alerts.claim(
-            self.clock(), lease=self.tuning.lease, limit=self.tuning.batch, account_id=account_id
+            now, lease=self.tuning.lease, limit=self.tuning.batch, account_id=account_id
         )
         report = DeliveryReport(claimed=len(claimed))
         if not claimed:
@@ -180,10 +213,12 @@ class AlertService:
         for item in claimed:
             by_channel[item.channel or f"(none):{item.alert.account_id}"].append(item)
         gate = asyncio.Semaphore(self.tuning.concurrency)
+        batch = _Batch(claimed_at=now)
 
         async def one_channel(items: list[ClaimedAlert]) -> list[_Result]:
             async with gate:
-                return [await self._deliver(item) for item in items]
+                ordered = sorted(items, key=lambda item: not self._needs_lookup(item.alert, now))
+                return [await self._deliver(item, batch) for item in ordered]
 
         outcomes = await asyncio.gather(
             *(one_channel(items) for items in by_channel.values()), return_exceptions=True
@@ -211,13 +246,19 @@ class AlertService:
                 break
         return total
 
-    async def _deliver(self, item: ClaimedAlert) -> _Result:
+    async def _deliver(self, item: ClaimedAlert, batch: _Batch) -> _Result:
         alert = item.alert
         if not item.channel:
             await self.store.alerts.mark_failed(alert.id, alert.attempts, error="no_alerts_channel")
             return _Result(
                 AlertStatus.FAILED, _Failure(item, "no_alerts_channel", await self._any_client(alert))
             )
+        unconfirmed = self._needs_lookup(alert, batch.claimed_at)
+        hold = self._holds.get(item.channel)
+        if hold is not None and hold <= batch.claimed_at:
+            del self._holds[item.channel]
+        elif hold is not None and not unconfirmed:
+            return await self._defer(item, hold, "an earlier alert to this channel awaits its history check")
         chart = await self._burn_down(alert)
         forecast = chart.forecast if chart is not None else alert.forecast
         refused: tuple[Refused, AsyncWebClient] | None = None
@@ -226,13 +267,25 @@ class AlertService:
             client = await self.provider(team_id)
             if client is None:
                 continue
-            outcome = await self._attempt(client, item, forecast)
+            outcome: delivery.Outcome | None = None
+            if unconfirmed:  # an earlier attempt may have posted it before its outcome was lost
+                found = await self._look_up(batch, team_id, client, item)
+                if isinstance(found, datetime):  # the history cannot be read now: wait, never post blind
+                    return await self._defer(item, found, "history not readable yet", unconfirmed=True)
+                if found is not None:
+                    log.info("alert %s was already posted (%s); recording it", alert.id, found.ts)
+                    outcome = found
+            if outcome is None:
+                outcome = await self._attempt(client, item, forecast, batch)
+            if outcome is None:  # its lease is running out: another pass takes it, nothing was posted
+                return await self._defer(item, self.clock(), "lease running out before the post")
             if isinstance(outcome, Posted):
                 await self._record_sent(item, team_id, outcome, forecast)
                 if (
                     chart is not None
                     and forecast is not None
                     and runs_out_before_renewal(forecast, alert.period_end)
+                    and not outcome.threaded
                 ):
                     await self._attach_chart(client, outcome, alert, chart)
                 return _Result(AlertStatus.SENT)
@@ -260,23 +313,93 @@ class AlertService:
         )
         return _Result(AlertStatus.SKIPPED)
 
+    def _needs_lookup(self, alert: Alert, claimed_at: datetime) -> bool:
+        """Whether an earlier attempt may have posted the alert: its outcome was unknown (a 5xx, a timeout,
+        a dropped connection: any recorded reason but a 429 or a deferral), or it was cut off (a crash, a
+        lease that ran out) and never recorded. A loop that claimed the alert then died left it `sending`
+        with its lease; it can be claimed again only a lease later, so a claim that long after the alert
+        was due is treated as a take-over (all processes are to share the lease)."""
+        if alert.attempts <= 1:
+            return False
+        if claimed_at - alert.next_attempt_at >= self.tuning.lease:
+            return True
+        return not _not_posted(alert.error)
+
+    async def _look_up(
+        self, batch: _Batch, team_id: str, client: AsyncWebClient, item: ClaimedAlert
+    ) -> Posted | datetime | None:
+        """The alert's message if an earlier attempt did post it; None when it is not in the channel's
+        newest messages (or Slack will never let the app read them); when to try again when the history
+        cannot be read now. One read per workspace and channel per batch, within the workspace's budget."""
+        assert item.channel is not None
+        key = (team_id, item.channel)
+        read = batch.reads.get(key)
+        if read is None:
+            read = await self._read_history(team_id, client, item.channel)
+            batch.reads[key] = read
+        if isinstance(read, datetime):
+            return read
+        if isinstance(read, HistoryUnreadable):
+            log.warning(
+                "alert %s: %s's history cannot be read (%s); posting without checking it was not already",
+                item.alert.id,
+                item.channel,
+                read.reason,
+            )
+            return None
+        return read.get(item.alert.id)
+
+    async def _read_history(
+        self, team_id: str, client: AsyncWebClient, channel: str
+    ) -> dict[int, Posted] | HistoryUnreadable | datetime:
+        now = self.clock()
+        if (next_read := self.history.take(team_id, now)) is not None:
+            return next_read
+        found = await delivery.posted_alerts(
+            client, channel, within=self.tuning.post_timeout, limit=self.tuning.history_page
+        )
+        if not isinstance(found, HistoryUnreadable) or found.refused:
+            return found
+        wait = (
+            timedelta(seconds=found.retry_after)
+            if found.retry_after is not None
+            else self.tuning.history_interval
+        )
+        if found.rate_limited:
+            self.history.wait(team_id, now + wait)
+        return now + max(wait, self.tuning.history_interval)
+
     async def _attempt(
-        self, client: AsyncWebClient, item: ClaimedAlert, forecast: Forecast | None
-    ) -> delivery.Outcome:
+        self, client: AsyncWebClient, item: ClaimedAlert, forecast: Forecast | None, batch: _Batch
+    ) -> delivery.Outcome | None:
+        """One post, once the channel's pacing allows; None (nothing posted) when the lease would run out
+        before Slack answers, since another loop may then claim the alert and post it too."""
         assert item.channel is not None
         alert = item.alert
-        if alert.attempts > 1:  # an earlier attempt may have posted it before its outcome was lost
-            found = await delivery.find_posted(
-                client, item.channel, alert.id, within=self.tuning.post_timeout
-            )
-            if found is not None:
-                log.info("alert %s was already posted (%s); recording it", alert.id, found.ts)
-                return found
         await self.pacer.wait(item.channel)
+        cutoff = batch.claimed_at + self.tuning.lease - timedelta(seconds=2 * self.tuning.post_timeout)
+        if self.clock() > cutoff:
+            return None
         message = alert_message(alert, company=item.company_name, forecast=forecast)
         return await delivery.post(
             client, item.channel, message, alert_id=alert.id, within=self.tuning.post_timeout
         )
+
+    async def _defer(
+        self, item: ClaimedAlert, at: datetime, why: str, *, unconfirmed: bool = False
+    ) -> _Result:
+        """Put the alert back without posting it (it never gives up on this: see `_gives_up`).
+        `unconfirmed`: an earlier attempt's outcome is still unknown, so the next one looks it up first."""
+        alert = item.alert
+        if unconfirmed and item.channel is not None:
+            self._hold(item.channel, at)
+        error = f"{UNCONFIRMED if unconfirmed else DEFERRED}: {why}"
+        log.info("alert %s deferred to %s: %s", alert.id, at, error)
+        await self.store.alerts.mark_retry(alert.id, alert.attempts, at=at, error=error)
+        return _Result(AlertStatus.PENDING)
+
+    def _hold(self, channel: str, until: datetime) -> None:
+        self._holds[channel] = max(until, self._holds.get(channel, until))
 
     async def _record_sent(
         self, item: ClaimedAlert, team_id: str, posted: Posted, forecast: Forecast | None
@@ -296,7 +419,7 @@ class AlertService:
 
     async def _retry(self, item: ClaimedAlert, outcome: Retry, client: AsyncWebClient) -> _Result:
         alert = item.alert
-        if alert.attempts >= self.tuning.max_attempts:
+        if self._gives_up(alert):
             reason = f"gave up after {alert.attempts} attempts: {outcome.reason}"
             await self.store.alerts.mark_failed(alert.id, alert.attempts, error=reason)
             return _Result(AlertStatus.FAILED, _Failure(item, reason, client))
@@ -305,11 +428,29 @@ class AlertService:
             if outcome.after is not None
             else backoff(alert.attempts, base=self.tuning.retry_base, cap=self.tuning.retry_cap)
         )
-        log.info("alert %s: %s; retrying in %s", alert.id, outcome.reason, delay)
-        await self.store.alerts.mark_retry(
-            alert.id, alert.attempts, at=self.clock() + delay, error=outcome.reason
-        )
+        at = self.clock() + delay
+        if outcome.uncertain:  # it may be in the channel: looked up first, within the history budget
+            at = max(at, self.clock() + self.tuning.unconfirmed_delay)
+            if item.channel is not None:
+                self._hold(item.channel, at)
+        log.info("alert %s: %s; retrying at %s", alert.id, outcome.reason, at)
+        await self.store.alerts.mark_retry(alert.id, alert.attempts, at=at, error=outcome.reason)
         return _Result(AlertStatus.PENDING)
+
+    def _gives_up(self, alert: Alert) -> bool:
+        """After `max_attempts`, and as long as that many attempts would have taken with backoff: deferred
+        passes (waiting for a history read, say) count as attempts but do not bring the end closer."""
+        if alert.attempts < self.tuning.max_attempts:
+            return False
+        patience = sum(
+            (
+                backoff(n, base=self.tuning.retry_base, cap=self.tuning.retry_cap)
+                for n in range(1, self.tuning.max_attempts)
+            ),
+            timedelta(),
+        )
+        started = alert.first_attempt_at or alert.created_at
+        return self.clock() - started >= patience
 
     async def _teams(self, account_id: str, channel_team_id: str | None) -> list[str]:
         teams = await self.store.workspaces.teams_of(account_id)
@@ -434,6 +575,28 @@ class AlertService:
             log.warning("alert %s skipped, database unavailable: %s", what, error)
         except Exception:
             log.exception("alert %s failed", what)
+
+
+DEFERRED = "deferred"
+"""Error prefix of an alert put back unposted (its earlier attempts' outcomes all known)."""
+UNCONFIRMED = "unconfirmed"
+"""Error prefix of an alert put back while an earlier attempt's outcome is still unknown."""
+
+
+def _not_posted(error: str | None) -> bool:
+    """Whether the recorded outcome of the last attempt says for sure that nothing was posted."""
+    return error is not None and (error in NOT_POSTED or error.startswith(f"{DEFERRED}:"))
+
+
+@dataclass
+class _Batch:
+    """One delivery pass: when its alerts were claimed (their lease runs from then), and the channel
+    histories read in it, by (workspace, channel): a channel's history is read at most once per pass."""
+
+    claimed_at: datetime
+    reads: dict[tuple[str, str], dict[int, Posted] | HistoryUnreadable | datetime] = field(
+        default_factory=dict
+    )
 
 
 def _count(report: DeliveryReport, status: AlertStatus | None) -> None:

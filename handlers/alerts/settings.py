@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.alerts.rules import THRESHOLD_CHOICES
+from bot.core.errors import ExpiredForm
 from handlers.alerts.ids import METER_BLOCK, Action, Callback
 from handlers.alerts.ids import Block as BlockId
 from handlers.alerts.views import MAX_SECTION_CHARS, headline
@@ -35,6 +36,7 @@ from store.domain.alerts import (
 )
 
 OFF: Final = "off"
+SETTINGS: Final = "the alert settings"
 
 
 class AlertSettingsMeta(ModalMetadata):
@@ -233,8 +235,8 @@ class AlertSettingsForm(BaseModel):
                 overrides=overrides,
                 off_mixed=tuple(mixed),
             )
-        except ValidationError as error:  # a tampered payload; the handler reports it as a bad request
-            raise ValueError(str(error)) from error
+        except ValidationError as error:  # not what the modal offers: a tampered or stale form
+            raise ExpiredForm(SETTINGS) from error
 
     def errors(self) -> dict[str, str]:
         """Inline errors by block id (empty when the form can be saved)."""
@@ -258,7 +260,7 @@ class AlertSettingsForm(BaseModel):
 
 
 def _percents(values: Sequence[str]) -> tuple[int, ...]:
-    percents = sorted({int(v) for v in values if v.isdigit()})
-    if any(not 1 <= p <= 100 for p in percents):
-        raise ValueError("thresholds are percentages from 1 to 100")
-    return tuple(percents)
+    """The chosen percentages; anything the modal does not offer means the form is stale or tampered."""
+    if not all(v.isascii() and v.isdigit() and 1 <= int(v) <= 100 for v in values):
+        raise ExpiredForm(SETTINGS)
+    return tuple(sorted({int(v) for v in values}))

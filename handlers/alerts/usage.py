@@ -41,7 +41,8 @@ async def _burn_downs(interaction: Interaction[str], plan: PlanSnapshot) -> dict
             available=allowance.available,
             period_start=sub.period_start,
             renewal=sub.next_payment_date,
-            as_of=plan.account.data_as_of,
+            as_of=allowance.used_at,
+            fallback_as_of=plan.account.data_as_of,
         )
     return charts
 

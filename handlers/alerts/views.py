@@ -23,7 +23,7 @@ from bot.plan.usage import percent_used, quantity, whole_percent
 from handlers.alerts.ids import Action
 from handlers.alerts.ids import Block as BlockId
 from handlers.messages import INVOICE_NOTE, Message, slack_date, slack_datetime, truncate, usage_line
-from handlers.payloads import Payload
+from handlers.payloads import Payload, RowId
 from handlers.plan.views import allowance_line
 from store.domain.alerts import Alert, AlertKind, Forecast, allowance_meter
 from store.domain.plan import STAFF_LICENCES, Meter, PlanSnapshot
@@ -142,13 +142,13 @@ def _state_text(alert: Alert) -> str:
 class AlertRef(Payload):
     """The alert a button of its message is about."""
 
-    id: int
+    id: RowId
 
 
 class SnoozeValue(Payload):
     """A choice of the alert message's Snooze menu."""
 
-    id: int
+    id: RowId
     choice: SnoozeChoice
 
 

@@ -30,6 +30,7 @@ from handlers.company.views import (
 )
 from handlers.home import HomeTab
 from handlers.interaction import Accepted, Interaction, ViewAck
+from handlers.limits import view_dict
 from handlers.messages import escape
 from handlers.routes import Routes
 from store.company import CompanyConflict
@@ -116,7 +117,7 @@ async def _validate_and_save(interaction: Interaction[None]) -> Accepted[Company
         rebased = CompanyEditMetadata(account_id=account_id, version=current.version if current else 0)
         return {
             "response_action": "update",
-            "view": conflict_modal(typed, current, result, rebased).to_dict(),
+            "view": view_dict(conflict_modal(typed, current, result, rebased)),
         }
     return Accepted(saved)
 

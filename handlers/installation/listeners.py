@@ -32,7 +32,7 @@ async def forget_installation(interaction: Interaction[Mapping[str, Any]]) -> No
     workspace = interaction.workspace
     installations = interaction.services.slack.installations
     if installations is not None:
-        await installations.remove(workspace.team_id, workspace.enterprise_id)
+        await installations.remove(_installed_team(interaction), workspace.enterprise_id)
     log.info("app uninstalled from workspace %s; its installation data was removed", workspace.team_id)
 
 
@@ -42,8 +42,13 @@ async def tokens_revoked(interaction: Interaction[Mapping[str, Any]]) -> None:
     tokens: Mapping[str, Any] = interaction.value.get("tokens") or {}
     # The app asks for no user scopes, so only the bot token matters; every installation row carries it.
     if installations is not None and tokens.get("bot"):
-        await installations.remove(workspace.team_id, workspace.enterprise_id)
+        await installations.remove(_installed_team(interaction), workspace.enterprise_id)
     log.info("tokens revoked in workspace %s: %s", workspace.team_id, tokens)
+
+
+def _installed_team(interaction: Interaction[Mapping[str, Any]]) -> str | None:
+    """The team the installation is stored under: none for an org-wide (Enterprise Grid) install."""
+    return None if interaction.body.get("is_enterprise_install") else interaction.workspace.team_id
 
 
 async def welcome_installer(services: Services, installation: Installation) -> None:

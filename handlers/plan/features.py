@@ -154,22 +154,22 @@ def _path(feature: Feature, verb: MenuVerb) -> str | None:
 
 
 def features_message(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) -> Message:
-    """`/plan features`: both groups with their menus, and Upgrade."""
+    """`/plan features`: both groups with their menus, and Upgrade for administrators."""
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"Features · {plan.account.company_name}", 150)),
         *feature_blocks(plan, is_admin=is_admin, dashboard=dashboard),
         as_of_context(plan.account.data_as_of),
-        plan_actions(share=False),
+        *plan_actions(is_admin=is_admin, share=False),
     ]
     lines = [f"{f.name}: {STATUS_LOOK[f.status][1]}" for f in plan.features]
     return Message(text=f"{plan.account.company_name} features: " + "; ".join(lines), blocks=blocks)
 
 
 def plan_monitoring_blocks(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) -> list[Block]:
-    """The Plan Monitoring tab of the App Home: summary, Upgrade, then both feature groups."""
+    """The Plan Monitoring tab of the App Home: summary, Upgrade (administrators), both feature groups."""
     return [
         *summary_blocks(plan),
-        plan_actions(share=False),
+        *plan_actions(is_admin=is_admin, share=False),
         DividerBlock(),
         *feature_blocks(plan, is_admin=is_admin, dashboard=dashboard),
     ]

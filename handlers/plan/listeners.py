@@ -45,7 +45,7 @@ async def plan_tab(interaction: Interaction[Any]) -> list[Block]:
 
 async def show_plan(interaction: Interaction[str]) -> None:
     plan = await interaction.store.accounts.snapshot(await interaction.account_id())
-    await interaction.reply(plan_message(plan))
+    await interaction.reply(plan_message(plan, is_admin=await interaction.is_admin()))
 
 
 async def show_features(interaction: Interaction[str]) -> None:

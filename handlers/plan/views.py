@@ -65,12 +65,15 @@ def summary_text(plan: PlanSnapshot) -> str:
     return "; ".join(parts)
 
 
-def plan_actions(*, share: bool) -> ActionsBlock:
-    """Upgrade (administrators; others are told whom to ask) and, on a private reply, Share in channel."""
-    buttons = [ButtonElement(text="Upgrade", action_id=UpgradeAction.UPGRADE_OPEN, style="primary")]
+def plan_actions(*, is_admin: bool, share: bool) -> list[ActionsBlock]:
+    """Upgrade for administrators only (staff see only what they may use) and, on a private reply,
+    Share in channel; no block when there is no button."""
+    buttons = []
+    if is_admin:
+        buttons.append(ButtonElement(text="Upgrade", action_id=UpgradeAction.UPGRADE_OPEN, style="primary"))
     if share:
         buttons.append(ButtonElement(text="Share in channel", action_id=Action.PLAN_SHARE))
-    return ActionsBlock(block_id=BlockId.PLAN_ACTIONS, elements=buttons)
+    return [ActionsBlock(block_id=BlockId.PLAN_ACTIONS, elements=buttons)] if buttons else []
 
 
 def feature_overview(plan: PlanSnapshot) -> ContextBlock:
@@ -90,9 +93,9 @@ def feature_overview(plan: PlanSnapshot) -> ContextBlock:
     )
 
 
-def plan_message(plan: PlanSnapshot) -> Message:
-    """`/plan`: the summary, the feature overview, Upgrade and Share in channel."""
-    blocks = [*summary_blocks(plan), feature_overview(plan), plan_actions(share=True)]
+def plan_message(plan: PlanSnapshot, *, is_admin: bool) -> Message:
+    """`/plan`: the summary, the feature overview, Upgrade (administrators) and Share in channel."""
+    blocks = [*summary_blocks(plan), feature_overview(plan), *plan_actions(is_admin=is_admin, share=True)]
     return Message(text=_fallback_text(plan), blocks=blocks)
 
 

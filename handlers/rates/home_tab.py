@@ -25,7 +25,7 @@ from bot.rates import (
     format_usd,
 )
 from handlers.messages import escape, slack_date, slack_datetime, truncate
-from handlers.payloads import Payload
+from handlers.payloads import PageNumber, Payload
 from handlers.rates.ids import PAGE_BUTTON, Action
 from handlers.rates.ids import Block as BlockId
 from handlers.rates.views import BILLING_NOTE, destination_title, flag, per_minute, rate_fields
@@ -37,7 +37,7 @@ PAGE_SIZE = 20
 class PageValue(Payload):
     """What a Prev/Next button of the Home's table carries: the page to show."""
 
-    page: int = Field(ge=1)
+    page: PageNumber
 
 
 class DestinationChoice(Payload):

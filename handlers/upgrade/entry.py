@@ -25,4 +25,4 @@ async def open_upgrade_modal(
 ) -> None:
     """The request modal for `plan`'s account; the caller has checked the user is an administrator."""
     metadata = UpgradeModalMetadata(account_id=plan.account.id)
-    await interaction.open_modal(upgrade_modal(plan, prefill or UpgradeForm(), metadata).to_dict())
+    await interaction.open_modal(upgrade_modal(plan, prefill or UpgradeForm(), metadata))

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from handlers.interaction import Accepted, Interaction, ViewAck, field_errors
+from handlers.limits import view_dict
 from handlers.payloads import ViewState
 from handlers.routes import Routes
 from handlers.upgrade.entry import WHAT_ADMINS_DO, start_upgrade
@@ -49,7 +50,7 @@ async def kind_changed(interaction: Interaction[None]) -> None:
     form, _ = read_upgrade_form(interaction.view_state)
     plan = await interaction.store.accounts.snapshot(metadata.account_id)
     modal = upgrade_modal(plan, form, metadata)
-    await interaction.client.views_update(view_id=interaction.view["id"], view=modal.to_dict())
+    await interaction.client.views_update(view_id=interaction.view["id"], view=view_dict(modal))
 
 
 async def check_submission(interaction: Interaction[None]) -> Accepted[UpgradeForm] | ViewAck:

@@ -4,13 +4,20 @@ recorded; Sales acknowledge and complete it, and the requester is told by DM.
 A request is stored before Sales hears of it, and its delivery recorded after, so a sales channel
 that is missing or refuses the post loses nothing: the request stays, marked undelivered, and the
 requester is told.
+
+The post is made once: the client re-sends nothing but a 429'd call (Slack sometimes stores a message and
+still answers 5xx). When its outcome is unknown (a 5xx, a timeout, a dropped connection) the sales channel's
+newest messages are read once for the request id in their metadata: found, it was delivered; not there, it
+was not; the history unreadable (Slack allows one read a minute), the requester is told it is unconfirmed.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any, Final
 
 import aiohttp
+from pydantic import Field
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -34,6 +41,7 @@ from handlers.messages import (
     usage_line,
 )
 from handlers.payloads import Payload
+from handlers.slack_clients import HistoryUnreadable, error_code, find_in_history, may_have_taken_effect
 from handlers.upgrade.form import UpgradeForm
 from handlers.upgrade.ids import Action
 from handlers.upgrade.ids import Block as BlockId
@@ -42,6 +50,7 @@ from handlers.upgrade.views import (
     delivery_message,
     duplicate_message,
     progress_message,
+    unconfirmed_message,
     wanted,
 )
 from store.domain.upgrades import (
@@ -56,6 +65,13 @@ from store.domain.upgrades import (
 from store.errors import NotFound
 
 log = logging.getLogger(__name__)
+
+SALES_EVENT: Final = "myplan_upgrade_request"
+"""Message metadata event type of a sales post: it carries the request id, so a post whose answer was lost
+can be found in the sales channel."""
+UNCONFIRMED: Final = "unconfirmed"
+"""Prefix of a delivery error when Slack did not answer and the sales channel could not be checked."""
+LOOKUP_SECONDS: Final = 10.0
 
 
 def sales_message(request: UpgradeRequest) -> Message:
@@ -169,7 +185,7 @@ def _sales_actions(request: UpgradeRequest) -> ActionsBlock | None:
 class RequestRef(Payload):
     """The request a Sales button is about."""
 
-    id: str
+    id: str = Field(min_length=1, max_length=64)
 
 
 async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
@@ -192,7 +208,11 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
         await interaction.tell(request.requested_by, duplicate_message(request))
         return
     request = await _deliver(interaction, request)
-    await interaction.tell(request.requested_by, delivery_message(request))
+    unconfirmed = request.delivery == Delivery.FAILED and (request.delivery_error or "").startswith(
+        UNCONFIRMED
+    )
+    told = unconfirmed_message(request) if unconfirmed else delivery_message(request)
+    await interaction.tell(request.requested_by, told)
 
 
 async def _deliver(interaction: Interaction[UpgradeForm], request: UpgradeRequest) -> UpgradeRequest:
@@ -203,20 +223,45 @@ async def _deliver(interaction: Interaction[UpgradeForm], request: UpgradeReques
         log.warning("upgrade request %s not posted: SALES_CHANNEL is not set", request.id)
         return await upgrades.record_delivery(request.account_id, request.id, Delivery.NO_CHANNEL)
     try:
-        posted = await interaction.client.chat_postMessage(
-            channel=channel, **sales_message(request).as_kwargs()
+        response = await interaction.client.chat_postMessage(
+            channel=channel,
+            **sales_message(request).as_kwargs(),
+            metadata={"event_type": SALES_EVENT, "event_payload": {"request_id": request.id}},
         )
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
-        reason = (
-            str(error.response.get("error")) if isinstance(error, SlackApiError) else type(error).__name__
-        )
+        reason = error_code(error)[1] if isinstance(error, SlackApiError) else type(error).__name__
+        found = await _find_posted(interaction, channel, request) if may_have_taken_effect(error) else None
+        if isinstance(found, HistoryUnreadable):
+            log.warning(
+                "upgrade request %s: no answer from Slack (%s) and %s unreadable (%s)",
+                request.id,
+                reason,
+                channel,
+                found.reason,
+            )
+            reason = f"{UNCONFIRMED}: {reason}"
+        elif found is not None:
+            log.info("upgrade request %s: no answer from Slack (%s), but it was posted", request.id, reason)
+            return await upgrades.record_delivery(
+                request.account_id, request.id, Delivery.DELIVERED, channel=channel, ts=str(found["ts"])
+            )
         log.warning("upgrade request %s not posted to %s: %s", request.id, channel, reason)
         return await upgrades.record_delivery(
             request.account_id, request.id, Delivery.FAILED, channel=channel, error=reason
         )
     return await upgrades.record_delivery(
-        request.account_id, request.id, Delivery.DELIVERED, channel=posted["channel"], ts=posted["ts"]
+        request.account_id, request.id, Delivery.DELIVERED, channel=response["channel"], ts=response["ts"]
     )
+
+
+async def _find_posted(
+    interaction: Interaction[UpgradeForm], channel: str, request: UpgradeRequest
+) -> dict[str, Any] | HistoryUnreadable | None:
+    """The sales post of `request` if it is among the channel's newest messages (one history read)."""
+    found = await find_in_history(
+        interaction.client, channel, SALES_EVENT, "request_id", within=LOOKUP_SECONDS
+    )
+    return found if isinstance(found, HistoryUnreadable) else found.get(request.id)
 
 
 async def advance_request(interaction: Interaction[RequestRef], status: UpgradeStatus) -> None:

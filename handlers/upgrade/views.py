@@ -199,3 +199,14 @@ def already_message(request: UpgradeRequest) -> Message:
     """For a Sales click that changes nothing (someone got there first)."""
     who = request.done_by if request.status == UpgradeStatus.DONE else request.acknowledged_by
     return plain(f"Request `{request.id}` is already {request.status.value} (<@{who}>).")
+
+
+def unconfirmed_message(request: UpgradeRequest) -> Message:
+    """The requester's DM when Slack gave no answer to the sales post and the channel could not be checked."""
+    return plain(
+        f"Your request *{wanted(request)}* (`{request.id}`) is saved, but *Slack did not confirm that it "
+        "reached the Sales channel*, and the channel could not be checked just now: it may be there or not. "
+        "It is marked undelivered, so nothing is lost; if Sales do not pick it up, contact your account "
+        f"manager and quote `{request.id}`.",
+        ":warning:",
+    )

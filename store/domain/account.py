@@ -7,14 +7,12 @@ PostgreSQL alike, and reading it back gives the same document.
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,21 +20,21 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
+from store.domain.bounds import (
+    AMOUNT_PATTERN,
+    MAX_COUNT,
+    NO_CONTROL_CHARACTERS,
+    Amount,
+    BoundedDate,
+    Count,
+    Fee,
+    PlainText,
+    Price,
+    Timestamp,
+    check_plain_text,
+)
 from store.domain.plan import FeatureKey, FeatureStatus, Frozen, Meter
-
-MAX_COUNT = 2**31 - 1
-"""Counts (licences, feature usage and limits) are 32-bit integer columns."""
-
-NO_CONTROL_CHARACTERS = r"^[^\u0000-\u001f\u007f]*$"
-
-
-def _plain_text(value: str) -> str:
-    """PostgreSQL text cannot hold NUL, and other control characters only ever arrive by accident."""
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _dashboard_path(value: str) -> str:
@@ -45,56 +43,13 @@ def _dashboard_path(value: str) -> str:
     return value
 
 
-def _as_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is out of range once converted to UTC") from None
-
-
-PlainText = Annotated[
-    str, AfterValidator(_plain_text), Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS})
-]
-"""Single-line text without control characters; each field sets its own lengths."""
-
 DashboardPath = Annotated[
     str,
-    AfterValidator(_plain_text),
+    AfterValidator(check_plain_text),
     AfterValidator(_dashboard_path),
-    Field(max_length=200, json_schema_extra={"pattern": r"^/[^\u0000-\u0020\u007f]*$"}),
+    Field(max_length=200, json_schema_extra={"pattern": r"^/[^\u0000-\u0020\u007f-\u009f]*$"}),
 ]
 """A path on the vendor dashboard, such as ``/virtual-numbers/new``."""
-
-
-def _fixed_point(value: Decimal) -> Decimal:
-    """`1E+3` → `1000` and `-0` → `0`, so the value reads back (and serialises) the same everywhere."""
-    fixed = Decimal(f"{value:f}")
-    return abs(fixed) if fixed.is_zero() else fixed
-
-
-AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,4})?$"
-
-Amount = Annotated[
-    Decimal,
-    Field(
-        ge=0,
-        le=Decimal("9999999999.9999"),
-        max_digits=14,
-        decimal_places=4,
-        allow_inf_nan=False,
-        json_schema_extra={"pattern": AMOUNT_PATTERN},
-    ),
-    AfterValidator(_fixed_point),
-]
-"""An exact non-negative quantity (money, minutes, GB): at most 10 digits before the point and 4 after.
-
-Sent as a JSON number or, better, a string (`"1299.00"`); always returned as a string, so no digit is lost.
-"""
-
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-
-Timestamp = Annotated[AwareDatetime, AfterValidator(_as_utc)]
-"""A moment with its UTC offset (``2026-11-27T10:00:00Z``), kept in UTC."""
 
 
 class _Doc(BaseModel):
@@ -111,7 +66,7 @@ class FeatureDoc(_Doc):
     used: Count = 0
     limit: Count | None = None
     unit: PlainText = Field(min_length=1, max_length=32)
-    monthly_fee: Amount | None = None
+    monthly_fee: Fee | None = None
     create_path: DashboardPath | None = None
     manage_path: DashboardPath | None = None
     configure_path: DashboardPath | None = None
@@ -134,12 +89,12 @@ class AccountDocument(_Doc):
     company_name: PlainText = Field(min_length=1, max_length=200)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     plan_name: PlainText = Field(min_length=1, max_length=100)
-    monthly_fee: Amount
-    period_start: date
-    next_payment_date: date
+    monthly_fee: Fee
+    period_start: BoundedDate
+    next_payment_date: BoundedDate
     staff_licences_purchased: Count
     staff_licences_assigned: Count
-    voip_rate_per_min: Amount
+    voip_rate_per_min: Price
     allowances: dict[Meter, AllowanceDoc]
     features: dict[FeatureKey, FeatureDoc]
     company: CompanyDoc | None = None
@@ -157,13 +112,14 @@ class AccountDocument(_Doc):
 class FeatureUpdate(_Doc):
     """A change to one feature's status or usage; fields left out stay as they are.
 
-    `limit`, `monthly_fee`, `pending_reason` and `configure_path` may be set to null to clear them.
+    `limit`, `monthly_fee`, `pending_reason` and `configure_path` may be set to null to clear them; a null
+    `status` or `used` changes nothing.
     """
 
-    status: FeatureStatus | SkipJsonSchema[None] = None
-    used: Count | SkipJsonSchema[None] = None
+    status: FeatureStatus | None = None
+    used: Count | None = None
     limit: Count | None = None
-    monthly_fee: Amount | None = None
+    monthly_fee: Fee | None = None
     pending_reason: PlainText | None = Field(default=None, max_length=300)
     configure_path: DashboardPath | None = None
     at: Timestamp | None = Field(
@@ -199,3 +155,24 @@ class FeatureStatusChange(Frozen):
 class UpsertResult(Frozen):
     created: bool
     status_changes: tuple[FeatureStatusChange, ...] = ()
+
+
+__all__ = [
+    "AMOUNT_PATTERN",
+    "MAX_COUNT",
+    "NO_CONTROL_CHARACTERS",
+    "AccountDocument",
+    "AllowanceDoc",
+    "Amount",
+    "CompanyDoc",
+    "Count",
+    "DashboardPath",
+    "FeatureDoc",
+    "FeatureStatusChange",
+    "FeatureUpdate",
+    "Fee",
+    "PlainText",
+    "Price",
+    "Timestamp",
+    "UpsertResult",
+]

@@ -152,6 +152,25 @@ class ForecastCandidate:
     stats: ReadingStats
 
 
+class EvaluationFailure(Frozen):
+    """An account whose alert evaluation failed: sweeps skip it until `retry_at`, then try it again."""
+
+    account_id: str
+    failures: int
+    """Failures in a row; the wait before the next try doubles with each."""
+    last_error: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    retry_at: datetime
+
+
+class SweepResult(Frozen):
+    """What a sweep of every account did: alerts claimed, and the accounts it had to skip."""
+
+    claimed: int
+    failed: tuple[EvaluationFailure, ...] = ()
+
+
 class Alert(Frozen):
     """One alert of the outbox."""
 

@@ -102,6 +102,8 @@ class Allowance(Frozen):
     meter: Meter
     available: Decimal
     used: Decimal
+    used_at: datetime | None = None
+    """When `used` was measured (None: not known; the account's "as of" time stands in)."""
 
 
 class Feature(Frozen):

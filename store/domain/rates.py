@@ -1,7 +1,8 @@
 """Rate table domain objects: one row per destination, versioned tables, and the changes between versions.
 
 Money is `Decimal` end to end and is kept exactly as given (``Decimal("0.0100")`` stays ``0.0100``) so an
-imported file can be exported byte-for-byte. Rates are USD, non-negative, with at most 4 decimal places.
+imported file can be exported byte-for-byte. Rates are USD, non-negative, under 1,000, with at most 4 decimal
+places (`store.domain.bounds.Rate`).
 """
 
 from __future__ import annotations
@@ -13,21 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-RATE_PLACES = 4
+from store.domain.bounds import MAX_LABEL, NO_CONTROL_CHARACTERS, PLACES, Rate, check_plain_text
+
+RATE_PLACES = PLACES
 """Rates carry at most this many decimal places (the vendor's rate table does)."""
-
-
-def _not_signed(value: Decimal) -> Decimal:
-    """Reject ``-0`` too: `ge=0` lets it through, and it would export as ``-0.0``."""
-    if value.is_signed():
-        raise ValueError("must not be negative")
-    return value
-
-
-Rate = Annotated[
-    Decimal, Field(ge=0, decimal_places=RATE_PLACES, allow_inf_nan=False), AfterValidator(_not_signed)
-]
-"""A USD price: non-negative, finite, at most 4 decimal places, stored exactly as parsed."""
 
 DialCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
 """Country/region calling code without ``+``: 1–4 ASCII digits (``44``, ``852``, ``1876``)."""
@@ -35,9 +25,13 @@ DialCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,4}$")]
 IsoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 """ISO 3166-1 alpha-2 code (or a documented non-country region such as ``XK``), upper case."""
 
+MAX_DESTINATION = 100
+
 Destination = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESTINATION),
+    AfterValidator(check_plain_text),
+    Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS}),
 ]
 """A display name: one line, no control characters (it ends up in Slack text and CSV cells)."""
 
@@ -76,7 +70,7 @@ class RateTableInfo(BaseModel):
 
     version: int = Field(ge=1)
     effective_date: date
-    label: str = Field(max_length=200)
+    label: str = Field(max_length=MAX_LABEL)
     sample: bool = False
     imported_at: datetime | None = None
 

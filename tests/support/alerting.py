@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from handlers.alerts.delivery import ALERT_EVENT
 from handlers.alerts.service import AlertService, AlertTuning
-from handlers.slack_clients import ClientForTeam
+from handlers.slack_clients import ClientForTeam, retry_handlers
 from store import Store
 from store.domain.alerts import AlertRules
 from store.tables import AccountRow
@@ -30,9 +32,33 @@ def plain_provider(fake: FakeSlack) -> ClientForTeam:
     return provide
 
 
-def service(store: Store, fake: FakeSlack, clock: FakeClock, **tuning: object) -> AlertService:
+def slack_provider(fake: FakeSlack) -> ClientForTeam:
+    """A client with the transport retries production clients have (`handlers.slack_clients.retry_handlers`),
+    so that what they may re-send is tested too."""
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url, retry_handlers=retry_handlers())
+
+    async def provide(team_id: str) -> AsyncWebClient | None:
+        return client
+
+    return provide
+
+
+def service(
+    store: Store,
+    fake: FakeSlack,
+    clock: FakeClock,
+    *,
+    provider: ClientForTeam | None = None,
+    **tuning: object,
+) -> AlertService:
+    """The alert service on `store`, posting to `fake` (by default through `plain_provider`)."""
     options: dict[str, object] = {"channel_interval": 0.0, "post_timeout": 2.0, **tuning}
-    return AlertService(store, plain_provider(fake), clock=clock, tuning=AlertTuning(**options))  # type: ignore[arg-type]
+    return AlertService(
+        store,
+        provider or plain_provider(fake),
+        clock=clock,
+        tuning=AlertTuning(**options),  # type: ignore[arg-type]
+    )
 
 
 async def use_alerts_channel(store: Store, channel: str = ALERTS_CHANNEL, **rules: object) -> None:
@@ -56,6 +82,17 @@ async def read(
 def posts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
     """Alert messages Slack accepted in `channel`."""
     return [c for c in fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel]
+
+
+def in_channels(fake: FakeSlack) -> Counter[int]:
+    """How many messages of each alert (by id) are in the fake's channels: what people see, including
+    messages Slack stored while answering an error."""
+    return Counter(
+        int(message["metadata"]["event_payload"]["alert_id"])
+        for messages in fake.messages.values()
+        for message in messages
+        if (message.get("metadata") or {}).get("event_type") == ALERT_EVENT
+    )
 
 
 def attempts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
