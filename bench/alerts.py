@@ -36,7 +36,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text, update
 
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from handlers.alerts.service import AlertService, AlertTuning
+from handlers.alerts.delivery import AlertTuning
+from handlers.alerts.service import AlertService
 from store import Store
 from store.domain.alerts import AlertStatus
 from store.migrate import upgrade_url

@@ -65,8 +65,8 @@ from bot.demo import demo_document
 from bot.devtools.fake_slack import DROP, TIMEOUT, FakeSlack, Fault
 from bot.devtools.signing import APP_ID, BOT_ID, BOT_USER_ID
 from bot.settings import load_settings
-from handlers.alerts.delivery import ALERT_EVENT
-from handlers.alerts.service import AlertService, AlertTuning
+from handlers.alerts.delivery import ALERT_EVENT, AlertTuning
+from handlers.alerts.service import AlertService
 from handlers.slack_clients import BOT_SCOPES, single_client
 from store import Store
 from store.domain.alerts import AlertRules, AlertStatus

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -21,7 +22,9 @@ from bot.settings import require
 from bot.slack_edge import RawSignatureVerifier, Refused, admit
 from handlers.services import Services
 from handlers.slack_clients import build_client
+from store.db import Database
 from store.errors import StoreUnavailable
+from store.migrate import FIX, current_revision, schema_problem
 
 log = logging.getLogger(__name__)
 
@@ -106,22 +109,44 @@ async def slack_oauth_redirect(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the database answers (and, in Socket Mode, the socket is connected), 503 otherwise; it
-    recovers by itself. The accounts whose alert evaluation is failing are listed (`myplan alerts status`
-    says why)."""
+    """200 while the database answers with the schema the code needs (and, in Socket Mode, the socket is
+    connected), 503 otherwise, with the reason; it recovers by itself. The accounts whose alert evaluation
+    is failing are listed (`myplan alerts status` says why)."""
     report: dict[str, Any] = {"ok": True, "database": "ok"}
+    reasons: list[str] = []
     store = request.app[SERVICES].store
     try:
         await asyncio.wait_for(store.db.ping(), HEALTH_TIMEOUT)
-        # One account's bad data does not make the service unhealthy; the operator sees it here.
-        failing = await asyncio.wait_for(store.alerts.failing_accounts(), HEALTH_TIMEOUT)
-        report["alerts"] = {"failing_accounts": [f.account_id for f in failing]}
+        problem = await _schema_problem(store.db)
+        if problem is not None:
+            report.update(ok=False, database="not migrated")
+            reasons.append(f"{problem}: {FIX}")
+        else:
+            # One account's bad data does not make the service unhealthy; the operator sees it here.
+            failing = await asyncio.wait_for(store.alerts.failing_accounts(), HEALTH_TIMEOUT)
+            report["alerts"] = {"failing_accounts": [f.account_id for f in failing]}
     except (StoreUnavailable, TimeoutError) as error:
         log.warning("health check: database unavailable: %s", error)
         report.update(ok=False, database="unavailable")
+        reasons.append("the database is unreachable")
     socket = request.app.get(SOCKET)
     if socket is not None:
         connected = await socket.is_connected()
         report["socket"] = "connected" if connected else "disconnected"
-        report["ok"] = report["ok"] and connected
+        report["ok"] = report["ok"] and connected  # "socket": "disconnected" is the reason
+    if reasons:
+        report["reason"] = "; ".join(reasons)
     return web.json_response(report, status=200 if report["ok"] else 503)
+
+
+_AT_HEAD: weakref.WeakSet[Database] = weakref.WeakSet()
+"""Databases seen at the code's head revision: a schema does not go back, so it is read until it is."""
+
+
+async def _schema_problem(db: Database) -> str | None:
+    if db in _AT_HEAD:
+        return None
+    problem = schema_problem(await asyncio.wait_for(current_revision(db.engine), HEALTH_TIMEOUT))
+    if problem is None:
+        _AT_HEAD.add(db)
+    return problem

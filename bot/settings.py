@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.db import normalize_database_url
@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     slack_api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
     port: int = Field(default=3000, ge=1, le=65535)
     sales_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    # The vendor's own workspace, where SALES_CHANNEL is (unset: the requester's workspace).
+    sales_team_id: str | None = Field(default=None, pattern=r"^[T][A-Z0-9]{2,}$")
     dashboard_url: AnyHttpUrl = AnyHttpUrl("https://dashboard.maaiiconnect.com/")
     ingest_token: SecretStr | None = None
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
@@ -40,6 +42,21 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be a sqlite:// or postgres:// URL")
         return url
+
+    @model_validator(mode="after")
+    def _oauth_whole(self) -> Settings:
+        """OAuth needs both the client id and its secret: half of it is a mistake, not single-workspace mode."""
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            given, missing = (
+                ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+                if self.slack_client_secret is None
+                else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+            )
+            raise ValueError(
+                f"{missing} is not set but {given} is: OAuth (many workspaces) needs both; for one "
+                f"workspace unset {given} and set SLACK_BOT_TOKEN"
+            )
+        return self
 
     @cached_property
     def api_url(self) -> str:
@@ -68,8 +85,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
-        raise SettingsError(f"{variable}: {first['msg']}") from None
+        if not first["loc"]:  # a rule across variables: its message names them
+            raise SettingsError(first["msg"].removeprefix("Value error, ")) from None
+        raise SettingsError(f"{str(first['loc'][0]).upper()}: {first['msg']}") from None
 
 
 def require(settings: Settings, *names: str) -> None:

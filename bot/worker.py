@@ -11,7 +11,8 @@ from itertools import groupby
 import aiohttp
 
 from bot.settings import Settings
-from handlers.alerts.service import AlertService, AlertTuning, DeliveryReport
+from handlers.alerts.delivery import AlertTuning, DeliveryReport
+from handlers.alerts.service import AlertService
 from handlers.alerts.views import alert_text
 from store import Store
 from store.domain.alerts import Alert, AlertKind

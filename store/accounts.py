@@ -41,6 +41,11 @@ class AccountRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def ids(self) -> list[str]:
+        """Every account's id, in order."""
+        async with self._db.session(read_only=True) as session:
+            return list(await session.scalars(select(AccountRow.id).order_by(AccountRow.id)))
+
     async def exists(self, account_id: str) -> bool:
         async with self._db.session(read_only=True) as session:
             return await session.get(AccountRow, account_id) is not None
@@ -101,6 +106,8 @@ class AccountRepository:
                 },
                 company=None if company is None else _company_doc(company),
                 data_as_of=account.data_as_of,
+                sales_channel=account.sales_channel,
+                account_manager=account.account_manager,
             )
 
     async def upsert(
@@ -194,6 +201,8 @@ async def _upsert_account(
     row.currency = doc.currency
     row.voip_rate_per_min = doc.voip_rate_per_min
     row.data_as_of = doc.data_as_of or now
+    row.sales_channel = doc.sales_channel
+    row.account_manager = doc.account_manager
     row.updated_at = now
     await session.flush()
     return created

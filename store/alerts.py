@@ -1,15 +1,7 @@
 """Quota alerts: rules per account, the set-based evaluator and the alert outbox.
 
-The evaluator is SQL over every account at once (or one account, right after an ingest): one
-``INSERT … SELECT … ON CONFLICT DO NOTHING`` claims each crossed (meter, threshold, billing period)
-exactly once — the unique constraint on ``alerts`` is the claim, so concurrent evaluators, restarts
-and dips below a threshold cannot repeat an alert. Forecast alerts are claimed the same way, from
-per-meter reading statistics the database aggregates and a forecaster the caller supplies.
-
-One account cannot stop the others' alerts: when the set-based evaluation of every account fails, the
-accounts are evaluated in halves, and halves of halves, until the failing ones stand alone; they are
-skipped, recorded in ``alert_evaluation_failures`` and tried again after a wait that doubles with each
-failure, while everything else is claimed as usual (`failing_accounts` lists them for the operator).
+The evaluator (set-based SQL, with the isolation of an account it cannot evaluate) is in
+`store.alert_evaluation`; the repository inherits it.
 
 Delivery claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional update everywhere),
 marks them ``sending`` under a lease, and records the outcome fenced by the attempt number, so a
@@ -19,148 +11,46 @@ loop that died mid-post is taken over once its lease runs out, and a late loop c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.alert_evaluation import AlertEvaluation, alert_of, forecast_values
 from store.alert_queries import (
-    INSERTED_COLUMNS,
-    Scope,
-    candidate_from_row,
     claimable,
     due_alerts,
-    forecast_candidates,
-    sane_period,
-    threshold_candidates,
 )
 from store.audit import add_audit
 from store.db import Database
 from store.domain.alerts import (
     ACCOUNT_WIDE,
-    FORECAST_THRESHOLD,
     Alert,
-    AlertKind,
     AlertRules,
     AlertStatus,
     ClaimedAlert,
-    EvaluationFailure,
     Forecast,
-    ForecastCandidate,
-    SweepResult,
 )
-from store.errors import NotFound, StoreUnavailable
+from store.errors import NotFound
 from store.tables import (
     AccountRow,
-    AlertEvaluationFailureRow,
     AlertRow,
     AlertRuleRow,
     AlertThresholdRow,
-    SubscriptionRow,
 )
 
 log = logging.getLogger(__name__)
-
-Forecaster = Callable[[ForecastCandidate], Forecast | None]
-
-_RETRIES: Final = 3
-_RETRYABLE_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock, serialization failure
-
-EVALUATION_RETRY_BASE: Final = timedelta(minutes=1)
-EVALUATION_RETRY_CAP: Final = timedelta(hours=1)
-"""An account whose evaluation failed is tried again after 1 minute, then 2, 4… at most hourly."""
-MAX_ISOLATED: Final = 100
-"""More failing accounts than this in one sweep is the evaluator's fault, not the accounts': the sweep fails."""
-
-
-def evaluation_backoff(failures: int) -> timedelta:
-    """How long an account is skipped after its `failures`-th failed evaluation in a row."""
-    delay: timedelta = EVALUATION_RETRY_BASE * 2 ** min(max(failures - 1, 0), 16)
-    return min(delay, EVALUATION_RETRY_CAP)
-
 
 # ------------------------------------------------------------------------------------------------
 # Row ↔ domain
 # ------------------------------------------------------------------------------------------------
 
 
-def _alert(row: Any) -> Alert:
-    """An Alert from an AlertRow, or from a result row with the same columns."""
-    forecast = None
-    if row.forecast_runs_out_at is not None:
-        forecast = Forecast(
-            runs_out_at=row.forecast_runs_out_at,
-            readings=row.forecast_readings or 0,
-            days=row.forecast_days or Decimal(0),
-        )
-    # The row has every field of Alert but the forecast, which it keeps in three columns.
-    return Alert.model_validate(row, from_attributes=True).model_copy(update={"forecast": forecast})
-
-
-def _forecast_values(forecast: Forecast | None) -> dict[str, Any]:
-    if forecast is None:
-        return {}
-    return {
-        "forecast_runs_out_at": forecast.runs_out_at,
-        "forecast_readings": forecast.readings,
-        "forecast_days": forecast.days,
-    }
-
-
-class OutOfBoundsData(ValueError):
-    """An account's stored data is out of bounds, so the evaluator skips it."""
-
-
-class _DryRun(Exception):
-    """Raised inside a transaction to roll it back after computing what it would write."""
-
-    def __init__(self, rows: list[Any]) -> None:
-        super().__init__("dry run")
-        self.rows = rows
-
-
-def _is_retryable(error: DBAPIError) -> bool:
-    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
-
-
-def _isolatable(error: BaseException) -> bool:
-    """A failure that may be one account's doing: not an outage, not a clash with another evaluator
-    (both are retried as a whole, on the next pass)."""
-    if isinstance(error, StoreUnavailable):
-        return False
-    return not (isinstance(error, DBAPIError) and _is_retryable(error))
-
-
-def _describe(error: BaseException) -> str:
-    """The error in one line, storable anywhere (no control characters), for the operator."""
-    text = str(error).splitlines()[0] if str(error).strip() else ""
-    line = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return "".join(ch if ch.isprintable() else "?" for ch in line)[:500]
-
-
-async def _clear_failures(session: AsyncSession, scope: Scope, now: datetime) -> None:
-    """Accounts evaluated without error are failing no more (those waiting to retry were not evaluated,
-    and those with a billing period out of bounds were skipped, not evaluated)."""
-    failed, s = AlertEvaluationFailureRow, SubscriptionRow
-    skipped = exists().where(s.account_id == failed.account_id, ~sane_period(s))
-    clear = delete(failed).where(scope.ranged(failed.account_id), ~skipped)
-    if scope.account_id is None:
-        clear = clear.where(failed.retry_at <= now)
-    await session.execute(clear)
-
-
-# ------------------------------------------------------------------------------------------------
-# The repository
 # ------------------------------------------------------------------------------------------------
 
 
-class AlertRepository:
+class AlertRepository(AlertEvaluation):
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -235,269 +125,6 @@ class AlertRepository:
             )
             return before, after
 
-    # ------------------------------------------------------------------------------ evaluation
-
-    async def evaluate(
-        self,
-        now: datetime,
-        forecaster: Forecaster,
-        *,
-        defaults: Sequence[int],
-        min_readings: int,
-        account_id: str | None = None,
-        dry_run: bool = False,
-    ) -> list[Alert]:
-        """Claim every newly crossed threshold and every new run-out forecast; returns the new alerts.
-
-        For every account (`account_id` None) it is a sweep: an account whose evaluation fails is
-        skipped (and retried later), the others are claimed. For one account, a failure is recorded
-        and raised. `dry_run` computes the same and rolls it back (and records nothing)."""
-        if account_id is not None:
-            return [
-                _alert(row)
-                for row in await self._one(now, forecaster, defaults, min_readings, account_id, dry_run)
-            ]
-        rows, _ = await self._every(now, forecaster, defaults, min_readings, dry_run)
-        return [_alert(row) for row in rows]
-
-    async def sweep(
-        self, now: datetime, forecaster: Forecaster, *, defaults: Sequence[int], min_readings: int
-    ) -> SweepResult:
-        """`evaluate` for every account, returning how many alerts were claimed (a cold sweep of many
-        accounts can claim hundreds of thousands) and the accounts skipped because their evaluation failed."""
-        rows, failed = await self._every(now, forecaster, defaults, min_readings, False)
-        return SweepResult(claimed=len(rows), failed=tuple(failed))
-
-    async def failing_accounts(self) -> list[EvaluationFailure]:
-        """Accounts whose last alert evaluation failed, by account id: why, since when, and when they are
-        tried again. Empty when every account is being evaluated (for `myplan alerts status`, health checks)."""
-        async with self._db.session(read_only=True) as session:
-            rows = await session.scalars(
-                select(AlertEvaluationFailureRow).order_by(AlertEvaluationFailureRow.account_id)
-            )
-            return [EvaluationFailure.model_validate(row, from_attributes=True) for row in rows]
-
-    async def _one(
-        self,
-        now: datetime,
-        forecaster: Forecaster,
-        defaults: Sequence[int],
-        min_readings: int,
-        account_id: str,
-        dry_run: bool,
-    ) -> list[Any]:
-        scope = Scope(account_id=account_id)
-        try:
-            return await self._in_transaction(now, forecaster, defaults, min_readings, scope, dry_run)
-        except Exception as error:
-            if not _isolatable(error) or dry_run:
-                raise
-            await self._record_failures([(account_id, error)], now)  # the caller logs the traceback
-            raise
-
-    async def _every(
-        self, now: datetime, forecaster: Forecaster, defaults: Sequence[int], min_readings: int, dry_run: bool
-    ) -> tuple[list[Any], list[EvaluationFailure]]:
-        """Every account set-based, in one statement each for thresholds and forecasts; only if that fails,
-        the accounts are split in halves, and halves of halves, until the failing ones stand alone.
-
-        Accounts whose stored billing period is out of bounds are skipped by the SQL; they are recorded
-        as failing too, so that the operator hears of them."""
-        failed: list[tuple[str, BaseException]] = []
-        try:
-            rows = await self._in_transaction(
-                now, forecaster, defaults, min_readings, Scope.everyone(), dry_run
-            )
-        except Exception as error:
-            if not _isolatable(error):
-                raise
-            log.warning(
-                "alert evaluation of every account at once failed (%s); looking for the account(s) at fault",
-                _describe(error),
-            )
-            rows, failed = await self._isolate(now, forecaster, defaults, min_readings, dry_run)
-        if dry_run:
-            return rows, []
-        failed += await self._out_of_bounds(now)
-        return rows, (await self._record_failures(failed, now) if failed else [])
-
-    async def _isolate(
-        self, now: datetime, forecaster: Forecaster, defaults: Sequence[int], min_readings: int, dry_run: bool
-    ) -> tuple[list[Any], list[tuple[str, BaseException]]]:
-        """Evaluate the accounts by halves until each failure is one account's; the rows claimed, and the
-        accounts that failed alone."""
-        ids = await self._evaluable_accounts(now)
-        rows: list[Any] = []
-        failed: list[tuple[str, BaseException]] = []
-        parts = [ids] if ids else []
-        while parts:
-            part = parts.pop()
-            scope = Scope.between(part[0], part[-1])
-            try:
-                rows += await self._in_transaction(now, forecaster, defaults, min_readings, scope, dry_run)
-            except Exception as error:
-                if not _isolatable(error):
-                    raise
-                if len(part) > 1:
-                    middle = len(part) // 2
-                    parts += [part[middle:], part[:middle]]
-                    continue
-                log.warning("alert evaluation of account %s failed; skipping it", part[0], exc_info=error)
-                failed.append((part[0], error))
-                if len(failed) >= MAX_ISOLATED:
-                    # So many that it is not an account's data but the evaluator: fail the sweep loudly.
-                    if not dry_run:
-                        await self._record_failures(failed, now)
-                    raise
-        return rows, failed
-
-    async def _out_of_bounds(self, now: datetime) -> list[tuple[str, BaseException]]:
-        """Accounts due for evaluation whose billing period the evaluator skips as out of bounds (stored
-        before the bounds were enforced; PostgreSQL keeps ``0001-01-01`` as ``-infinity``)."""
-        s = SubscriptionRow
-        async with self._db.session(read_only=True) as session:
-            found = await session.execute(
-                select(s.account_id, s.period_start)
-                .where(~sane_period(s), Scope.everyone().covers(s.account_id, now))
-                .order_by(s.account_id)
-            )
-            return [
-                (account_id, OutOfBoundsData(f"its billing period starts on {start}, out of bounds"))
-                for account_id, start in found
-            ]
-
-    async def _evaluable_accounts(self, now: datetime) -> list[str]:
-        """Ids of the accounts a sweep evaluates (those with a plan, not waiting to be retried), in the
-        database's own order, so that a range of them is a range in SQL too."""
-        scope = Scope.everyone()
-        async with self._db.session(read_only=True) as session:
-            ids = await session.scalars(
-                select(SubscriptionRow.account_id)
-                .where(scope.covers(SubscriptionRow.account_id, now))
-                .order_by(SubscriptionRow.account_id)
-            )
-            return list(ids)
-
-    async def _record_failures(
-        self, failed: Sequence[tuple[str, BaseException]], now: datetime
-    ) -> list[EvaluationFailure]:
-        """Count each failure and put the account off, waiting twice as long after each failure in a row."""
-        table = AlertEvaluationFailureRow.__table__
-        recorded: list[EvaluationFailure] = []
-        async with self._db.session() as session:
-            before = {
-                row.account_id: row
-                for row in await session.scalars(
-                    select(AlertEvaluationFailureRow).where(
-                        AlertEvaluationFailureRow.account_id.in_([account for account, _ in failed])
-                    )
-                )
-            }
-            for account_id, error in failed:
-                earlier = before.get(account_id)
-                failures = (earlier.failures if earlier is not None else 0) + 1
-                values = {
-                    "failures": failures,
-                    "last_error": _describe(error),
-                    "last_failed_at": now,
-                    "retry_at": now + evaluation_backoff(failures),
-                }
-                first = earlier.first_failed_at if earlier is not None else now
-                await session.execute(
-                    self._insert()(table)
-                    .values(account_id=account_id, first_failed_at=first, **values)
-                    .on_conflict_do_update(index_elements=["account_id"], set_=values)
-                )
-                recorded.append(EvaluationFailure(account_id=account_id, first_failed_at=first, **values))
-        for failure in recorded:
-            log.error(
-                "alerts of account %s not evaluated (failure %d in a row: %s); next try at %s",
-                failure.account_id,
-                failure.failures,
-                failure.last_error,
-                failure.retry_at.isoformat(),
-            )
-        return recorded
-
-    async def _in_transaction(
-        self,
-        now: datetime,
-        forecaster: Forecaster,
-        defaults: Sequence[int],
-        min_readings: int,
-        scope: Scope,
-        dry_run: bool,
-    ) -> list[Any]:
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                async with self._db.session() as session:
-                    rows = await self._evaluate(session, now, forecaster, defaults, min_readings, scope)
-                    if dry_run:
-                        raise _DryRun(rows)
-                    await _clear_failures(session, scope, now)
-                    return rows
-            except _DryRun as done:
-                return done.rows
-            except DBAPIError as error:
-                if attempt == _RETRIES or not _is_retryable(error):
-                    raise
-                log.info("alert evaluation met a concurrent evaluator (%s); retrying", error.orig)
-        raise AssertionError("unreachable")
-
-    async def _evaluate(
-        self,
-        session: AsyncSession,
-        now: datetime,
-        forecaster: Forecaster,
-        defaults: Sequence[int],
-        min_readings: int,
-        scope: Scope,
-    ) -> list[Any]:
-        """The rows of the alerts claimed (RETURNING every column)."""
-        insert = self._insert()
-        table = AlertRow.__table__  # the table, not the entity: plain Core statements, no ORM bulk path
-        conflict = ["account_id", "meter", "kind", "threshold", "period_start"]
-        thresholds = (
-            insert(table)
-            .from_select(list(INSERTED_COLUMNS), threshold_candidates(now, defaults, scope))
-            .on_conflict_do_nothing(index_elements=conflict)
-            .returning(*table.c)
-        )
-        rows = list(await session.execute(thresholds))
-
-        candidates = [
-            candidate_from_row(row)
-            for row in await session.execute(forecast_candidates(now, min_readings, scope))
-        ]
-        new_forecasts = [
-            {
-                "account_id": c.account_id,
-                "meter": c.meter,
-                "kind": AlertKind.FORECAST.value,
-                "threshold": FORECAST_THRESHOLD,
-                "period_start": c.period_start,
-                "period_end": c.period_end,
-                "used": c.used,
-                "available": c.available,
-                "unit": c.unit,
-                "as_of": c.as_of,
-                "status": AlertStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                **_forecast_values(forecast),
-            }
-            for c in candidates
-            if (forecast := forecaster(c)) is not None
-        ]
-        if new_forecasts:
-            forecasts = insert(table).on_conflict_do_nothing(index_elements=conflict).returning(*table.c)
-            rows += list(await session.execute(forecasts, new_forecasts))
-        return rows
-
-    def _insert(self) -> Any:
-        return sqlite_insert if self._db.is_sqlite else pg_insert
-
     # -------------------------------------------------------------------------------- delivery
 
     async def claim(
@@ -549,7 +176,7 @@ class AlertRepository:
                 .order_by(AlertRow.next_attempt_at, AlertRow.id)
             )
             return [
-                ClaimedAlert(alert=_alert(row), channel=channel, channel_team_id=team, company_name=company)
+                ClaimedAlert(alert=alert_of(row), channel=channel, channel_team_id=team, company_name=company)
                 for row, channel, company, team in rows
             ]
 
@@ -559,7 +186,7 @@ class AlertRepository:
             candidates = (await session.execute(due_alerts(now, limit, None, lock=False))).all()
             ids = [c.id for c in candidates if not (c.status == AlertStatus.PENDING and c.superseded)]
             rows = await session.scalars(select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id))
-            return [_alert(row) for row in rows if row.period_end > now.date()]
+            return [alert_of(row) for row in rows if row.period_end > now.date()]
 
     async def mark_sent(
         self,
@@ -581,7 +208,7 @@ class AlertRepository:
             "sent_at": now,
             "lease_until": None,
             "error": None,
-            **_forecast_values(forecast),
+            **forecast_values(forecast),
         }
         return await self._finish(alert_id, attempt, values)
 
@@ -622,7 +249,7 @@ class AlertRepository:
             row = await session.get(AlertRow, alert_id)
             if row is None or row.account_id != account_id:
                 raise NotFound(f"alert {alert_id}")
-            return _alert(row)
+            return alert_of(row)
 
     async def acknowledge(
         self, account_id: str, alert_id: int, *, by: str, now: datetime
@@ -631,7 +258,7 @@ class AlertRepository:
         async with self._db.session() as session:
             row = await _own_row(session, account_id, alert_id)
             if row.acknowledged_by is not None:
-                return _alert(row), False
+                return alert_of(row), False
             row.acknowledged_by, row.acknowledged_at = by, now
             add_audit(
                 session,
@@ -641,7 +268,7 @@ class AlertRepository:
                 after={"alert": alert_id, "meter": row.meter, "kind": row.kind, "threshold": row.threshold},
                 now=now,
             )
-            return _alert(row), True
+            return alert_of(row), True
 
     async def snooze(
         self, account_id: str, alert_id: int, *, by: str, until: datetime, now: datetime
@@ -660,7 +287,7 @@ class AlertRepository:
                 after={"alert": alert_id, "meter": row.meter, "snoozed_until": until.isoformat()},
                 now=now,
             )
-            return _alert(row)
+            return alert_of(row)
 
     async def recent(self, account_id: str, *, limit: int = 5) -> list[Alert]:
         async with self._db.session() as session:
@@ -670,14 +297,14 @@ class AlertRepository:
                 .order_by(AlertRow.created_at.desc(), AlertRow.id.desc())
                 .limit(limit)
             )
-            return [_alert(row) for row in rows]
+            return [alert_of(row) for row in rows]
 
     async def all_of(self, account_id: str) -> list[Alert]:
         async with self._db.session() as session:
             rows = await session.scalars(
                 select(AlertRow).where(AlertRow.account_id == account_id).order_by(AlertRow.id)
             )
-            return [_alert(row) for row in rows]
+            return [alert_of(row) for row in rows]
 
 
 async def _rules(session: AsyncSession, account: AccountRow) -> AlertRules:

@@ -53,6 +53,9 @@ class AccountRow(Base):
     data_as_of: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Where the account's upgrade requests go in the Sales workspace, and who manages it there.
+    sales_channel: Mapped[str | None] = mapped_column(String(32))
+    account_manager: Mapped[str | None] = mapped_column(String(32))
 
 
 class SubscriptionRow(Base):

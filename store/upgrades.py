@@ -88,6 +88,15 @@ class UpgradeRepository:
         async with self._db.session() as session:
             return _domain(await _row(session, account_id, request_id))
 
+    async def find(self, request_id: str) -> UpgradeRequest:
+        """The request with this id, whichever account it is of (for the vendor's Sales, who act on every
+        account's requests); NotFound when there is none."""
+        async with self._db.session(read_only=True) as session:
+            row = await session.scalar(select(UpgradeRequestRow).where(UpgradeRequestRow.id == request_id))
+            if row is None:
+                raise NotFound(f"upgrade request {request_id!r}")
+            return _domain(row)
+
     async def recent(self, account_id: str, *, limit: int = 10) -> list[UpgradeRequest]:
         async with self._db.session() as session:
             rows = await session.scalars(

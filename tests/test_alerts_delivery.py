@@ -16,7 +16,8 @@ from bot.alerts.rules import period_end_at
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.settings import Settings
-from handlers.alerts.service import AlertService, AlertTuning, single_workspace_provider
+from handlers.alerts.delivery import AlertTuning
+from handlers.alerts.service import AlertService, single_workspace_provider
 from store import Store
 from store.domain.alerts import Alert, AlertKind, AlertRules, AlertStatus
 from tests.support.alerting import (

@@ -78,6 +78,32 @@ async def test_get_returns_the_document_put_accepts_and_a_round_trip_changes_not
     )
 
 
+async def test_the_sales_routing_fields_round_trip_and_are_checked(api: IngestApi, store: Store) -> None:
+    doc = new_account()
+    assert (await api.put_account("acme", doc)).status == 201
+    unset = (await api.get_account("acme")).body
+    assert (unset["sales_channel"], unset["account_manager"]) == (None, None)
+
+    doc.update(sales_channel="C0ACMESALES", account_manager="U0MANAGER")
+    put = await api.put_account("acme", doc)
+    assert put.status == 200, put.body
+    got = await api.get_account("acme")
+    assert (got.body["sales_channel"], got.body["account_manager"]) == ("C0ACMESALES", "U0MANAGER")
+    assert (await api.put_account("acme", got.body)).body == got.body == put.body
+    account = (await store.accounts.snapshot("acme")).account
+    assert (account.sales_channel, account.account_manager) == ("C0ACMESALES", "U0MANAGER")
+
+    bad = {**doc, "sales_channel": "#sales", "account_manager": "U0" + "A" * 40}
+    refused = await api.put_account("acme", bad)
+    assert refused.status == 422
+    assert set(refused.fields) == {"sales_channel", "account_manager"}
+    assert (await api.get_account("acme")).body == got.body
+
+    doc.update(sales_channel=None, account_manager=None)  # PUT replaces: null clears them
+    assert (await api.put_account("acme", doc)).status == 200
+    assert (await store.accounts.snapshot("acme")).account.sales_channel is None
+
+
 async def test_amounts_come_back_as_exact_strings(api: IngestApi) -> None:
     doc = new_account()
     doc["monthly_fee"] = 1234567.89  # a JSON number is accepted too

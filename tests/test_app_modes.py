@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import Connection
 
 from bot.app import create_app
@@ -24,7 +24,8 @@ from store.tables import Base
 
 def test_oauth_mode_needs_both_client_id_and_secret() -> None:
     assert Settings(_env_file=None, slack_client_id="1.2", slack_client_secret=SecretStr("s")).oauth_enabled
-    assert not Settings(_env_file=None, slack_client_id="1.2").oauth_enabled
+    with pytest.raises(ValidationError, match="SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is"):
+        Settings(_env_file=None, slack_client_id="1.2")
     assert not Settings(_env_file=None, slack_bot_token=SecretStr("xoxb-1")).oauth_enabled
 
 

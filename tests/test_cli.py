@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from bot.linking.codes import Linked, redeem_link_code
 from store import Store
+from store.db import create_engine
+from store.migrate import alembic_config, head_revision
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def myplan(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def myplan(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", *args],
         env={**os.environ, **env},
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -42,7 +50,12 @@ def env(database_url: str, store: Store) -> dict[str, str]:
         ("db", "upgrade"),
         ("demo",),
         ("link",),
+        ("unlink",),
         ("link-code",),
+        ("accounts",),
+        ("accounts", "import"),
+        ("accounts", "list"),
+        ("accounts", "show"),
         ("admins", "add"),
         ("admins", "remove"),
         ("admins", "list"),
@@ -167,3 +180,192 @@ def test_command_line_values_are_held_to_the_bounds(
     assert said in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert "imported rate table" not in result.stdout
+
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "account.json"
+
+
+def test_accounts_import_list_show_and_import_back(env: dict[str, str]) -> None:
+    assert (
+        myplan("accounts", "list", env=env).stdout
+        == "no accounts yet (myplan accounts import FILE.json creates them)\n"
+    )
+
+    imported = myplan("accounts", "import", str(EXAMPLE), env=env)
+
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout == "account acme created\n"
+    assert myplan("link", "T0123ABCD", "acme", env=env).returncode == 0
+    listed = myplan("accounts", "list", env=env)
+    assert listed.stdout == "acme\tAcme Contact Centre Ltd\tBUSINESS\tT0123ABCD\n"
+    shown = myplan("accounts", "show", "acme", env=env)
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    example = json.loads(EXAMPLE.read_text())
+    for field in ("account_id", "company_name", "plan_name", "company"):
+        assert document[field] == example[field], field
+    assert Decimal(document["monthly_fee"]) == Decimal(example["monthly_fee"])  # PostgreSQL keeps 4 places
+    assert set(document["allowances"]) == set(example["allowances"])
+    assert set(document["features"]) == set(example["features"])
+
+    edited = {**document, "plan_name": "ENTERPRISE", "staff_licences_purchased": 80}
+    again = myplan("accounts", "import", "-", env=env, stdin=json.dumps([edited]))
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == "account acme replaced\n"
+    assert json.loads(myplan("accounts", "show", "acme", env=env).stdout) == edited
+    unchanged = myplan(
+        "accounts", "import", "-", env=env, stdin=myplan("accounts", "show", "acme", env=env).stdout
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert json.loads(myplan("accounts", "show", "acme", env=env).stdout) == edited
+
+
+def test_one_bad_account_imports_none_and_each_problem_names_its_account_and_field(
+    env: dict[str, str],
+) -> None:
+    good = json.loads(EXAMPLE.read_text())
+    broken = {**good, "account_id": "broken", "monthly_fee": "lots"}
+    del broken["plan_name"]
+    badphone = {**good, "account_id": "badphone", "company": {**good["company"], "contact_number": "call us"}}
+    later = {**good, "account_id": "later"}
+
+    result = myplan(
+        "accounts",
+        "import",
+        "-",
+        env=env,
+        stdin=json.dumps([good, broken, {"plan_name": "X"}, badphone, later, 7]),
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "Error: <stdin> was rejected, nothing was imported (14 problems):"
+    assert "  account broken: plan_name: Field required" in lines
+    assert "  account broken: monthly_fee: Input should be a valid decimal" in lines
+    assert "  account #3: account_id: Field required" in lines
+    assert "  account #3: company_name: Field required" in lines
+    assert any(line.startswith("  account badphone: company.contact_number: ") for line in lines), lines
+    assert "  account #6: must be a JSON object with account_id and the account's fields" in lines
+    assert "Traceback" not in result.stderr
+    assert "no accounts yet" in myplan("accounts", "list", env=env).stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("{not json", "Error: <stdin> is not valid JSON (line 1, column 2: Expecting property name"),
+        ("[]", "  the list has no accounts"),
+        ('{"account_id": "no spaces"}', "  account no spaces: account_id: String should match pattern"),
+    ],
+)
+def test_an_unreadable_account_file_is_refused(content: str, said: str, env: dict[str, str]) -> None:
+    result = myplan("accounts", "import", "-", env=env, stdin=content)
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_same_account_twice_is_refused(env: dict[str, str]) -> None:
+    good = json.loads(EXAMPLE.read_text())
+    result = myplan("accounts", "import", "-", env=env, stdin=json.dumps([good, good]))
+    assert result.returncode == 1
+    assert "  account acme: appears more than once" in result.stderr
+
+
+def test_show_of_an_unknown_account_and_unlink(env: dict[str, str]) -> None:
+    missing = myplan("accounts", "show", "nope", env=env)
+    assert missing.returncode == 1
+    assert missing.stderr == "myplan: not found: account 'nope'\n"
+    assert myplan("accounts", "import", str(EXAMPLE), env=env).returncode == 0
+    assert myplan("link", "T0123ABCD", "acme", env=env).returncode == 0
+
+    assert (
+        myplan("unlink", "T0123ABCD", env=env).stdout
+        == "workspace T0123ABCD is no longer linked to an account\n"
+    )
+    assert (
+        myplan("unlink", "T0123ABCD", env=env).stdout == "workspace T0123ABCD was not linked to an account\n"
+    )
+    assert (
+        myplan("accounts", "list", env=env).stdout
+        == "acme\tAcme Contact Centre Ltd\tBUSINESS\tno workspace linked\n"
+    )
+
+
+@pytest.mark.parametrize("command", [("serve",), ("worker",), ("try", "/plan")])
+def test_serve_worker_and_try_refuse_an_unmigrated_database(
+    command: tuple[str, ...], env: dict[str, str], tmp_path: Path
+) -> None:
+    fresh = {**env, "DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "SLACK_BOT_TOKEN": "xoxb-x"}
+    result = myplan(*command, env={**fresh, "SLACK_SIGNING_SECRET": "s"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"myplan: the database has no schema (it was never migrated; the code needs revision {head_revision()}): "
+        "run myplan db upgrade\n"
+    )
+
+
+def test_serve_refuses_a_database_behind_the_code(env: dict[str, str], database_url: str) -> None:
+    asyncio.run(_downgrade(database_url, "0001"))
+    result = myplan("serve", env={**env, "SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-x"})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"myplan: the database schema is at revision 0001, the code needs {head_revision()}: "
+        "run myplan db upgrade\n"
+    )
+
+    upgraded = myplan("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    behind = len(list(ScriptDirectory.from_config(alembic_config()).iterate_revisions("head", "0001")))
+    assert upgraded.stdout == f"applied {behind} migrations: the database is at revision {head_revision()}\n"
+    again = myplan("db", "upgrade", env=env)
+    assert again.stdout == f"the database is already at revision {head_revision()}: no migrations to apply\n"
+
+
+async def _downgrade(database_url: str, revision: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_run_downgrade, revision)
+    finally:
+        await engine.dispose()
+
+
+def _run_downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+def test_half_an_oauth_configuration_is_one_line_naming_the_missing_secret(env: dict[str, str]) -> None:
+    result = myplan("serve", env={**env, "SLACK_CLIENT_ID": "1111.2222", "SLACK_BOT_TOKEN": ""})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "myplan: configuration error: SLACK_CLIENT_SECRET is not set but SLACK_CLIENT_ID is: OAuth (many "
+        "workspaces) needs both; for one workspace unset SLACK_CLIENT_ID and set SLACK_BOT_TOKEN\n"
+    )
+
+
+def test_try_prints_only_its_reply(env: dict[str, str]) -> None:
+    assert myplan("demo", env=env).returncode == 0
+    tried = myplan("try", "/plan", env=env)
+    assert tried.returncode == 0, tried.stderr
+    assert tried.stderr == ""
+    assert tried.stdout.startswith("/plan  →  HTTP 200")
+
+
+def test_version_and_verbose(env: dict[str, str], tmp_path: Path) -> None:
+    version = myplan("--version", env=env)
+    assert version.returncode == 0
+    assert re.fullmatch(r"myplan \d+\.\d+\.\d+\n", version.stdout)
+    url = f"sqlite:///{tmp_path}/missing/dir/x.db"
+    quiet = myplan("admins", "list", "demo", env={**env, "DATABASE_URL": url})
+    assert quiet.stderr == (
+        "myplan: database unavailable: (sqlite3.OperationalError) unable to open database file (check "
+        "DATABASE_URL, that the database is running, and for SQLite that the folder exists)\n"
+    )
+    verbose = myplan("--verbose", "admins", "list", "demo", env={**env, "DATABASE_URL": url})
+    assert verbose.returncode == 1
+    assert verbose.stderr.startswith("Traceback")
+    assert verbose.stderr.endswith(quiet.stderr)

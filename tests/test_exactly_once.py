@@ -20,7 +20,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.demo import demo_document
-from bot.devtools.fake_slack import DROP, TIMEOUT, FakeSlack, Fault, Lost
+from bot.devtools.fake_calls import Lost
+from bot.devtools.fake_slack import DROP, TIMEOUT, FakeSlack, Fault
 from bot.devtools.signing import block_actions_payload, view_submission_payload
 from bot.settings import Settings
 from handlers.alerts.service import AlertService

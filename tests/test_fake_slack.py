@@ -20,7 +20,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.devtools.fake_slack import DROP, NO_ANSWER, TIMEOUT, FakeSlack, Fault, RecordedCall
+from bot.devtools.fake_calls import NO_ANSWER
+from bot.devtools.fake_slack import DROP, TIMEOUT, FakeSlack, Fault, RecordedCall
 from bot.devtools.signing import (
     APP_ID,
     BOT_USER_ID,

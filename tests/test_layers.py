@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "store")
 RANKS = {"store": 0, "settings": 1, "rules": 2, "slack": 3, "runtime": 4}
-RUNTIME_PACKAGES = ("bot.api", "bot.devtools")
+RUNTIME_PACKAGES = ("bot.api", "bot.cli", "bot.devtools")
 PUBLIC_TO_OTHER_CAPABILITIES = {"ids", "views", "form", "entry"}
 NO_SLACK_BELOW = ("slack_sdk", "slack_bolt")
 
@@ -45,7 +45,7 @@ def layer(module: str) -> str:
     if module == "bot.settings":
         return "settings"
     top_module = len(parts) == 2 and MODULES[module].name != "__init__.py"
-    if module == "bot" or top_module or module.startswith(RUNTIME_PACKAGES):
+    if module == "bot" or top_module or module == "bot.cli" or module.startswith(RUNTIME_PACKAGES):
         return "runtime"
     return "rules"  # bot/<capability>/
 

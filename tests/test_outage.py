@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from bot.app import create_app
 from bot.devtools.fake_slack import FakeSlack
+from bot.server import create_web_app
+from bot.settings import Settings
+from handlers.services import Services
+from store import Store
+from store.migrate import head_revision, upgrade
 from tests.support.dbproxy import TcpProxy
 from tests.support.installs import install
-from tests.support.slackdriver import TEAM, SlackDriver, all_text
+from tests.support.slackdriver import SIGNING_SECRET, TEAM, SlackDriver, all_text
+from tests.test_readme_steps import fresh_database
 
 
 class Outage:
@@ -97,3 +105,48 @@ async def test_oauth_mode_during_an_outage_and_after(
 
     await outage.end()
     assert "BUSINESS" in all_text(await slack.run(""))
+
+
+@pytest.fixture
+def fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+async def test_healthz_is_503_until_the_database_is_migrated_to_the_head(
+    fresh_url: str, fake_slack: FakeSlack
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=fresh_url,
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        slack_bot_token=SecretStr("xoxb-test"),
+        slack_api_url=fake_slack.api_url,
+    )
+    services = Services.build(settings, Store.from_url(settings.database_url))
+    http = TestClient(TestServer(create_web_app(services, create_app(services))))
+    await http.start_server()
+    try:
+        never = await http.get("/healthz")
+        assert never.status == 503
+        assert await never.json() == {
+            "ok": False,
+            "database": "not migrated",
+            "reason": f"the database has no schema (it was never migrated; the code needs revision "
+            f"{head_revision()}): run myplan db upgrade",
+        }
+
+        await upgrade(services.store.db.engine, "0001")
+        behind = await http.get("/healthz")
+        assert behind.status == 503
+        assert (await behind.json())["reason"] == (
+            f"the database schema is at revision 0001, the code needs {head_revision()}: run myplan db upgrade"
+        )
+
+        await upgrade(services.store.db.engine)
+        current = await http.get("/healthz")
+        assert current.status == 200
+        assert await current.json() == {"ok": True, "database": "ok", "alerts": {"failing_accounts": []}}
+    finally:
+        await http.close()
+        await services.store.close()

@@ -11,13 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.fake_slack import FakeSlack
 from bot.rates import HEADER_LINE, RateFileError, RateRow, sample_rows, to_csv
+from bot.settings import Settings
 from handlers.rates.announce import import_rates
-from handlers.slack_clients import single_client
+from handlers.slack_clients import SlackClients, single_client
 from store import Store
 from tests.support.alerting import set_alerts_channel
 from tests.support.clock import DEMO_NOW
@@ -216,6 +219,47 @@ async def test_the_cli_announces_changes_in_the_alerts_channel(
     assert message.index("United Kingdom landline") < message.index("Hong Kong landline"), (
         "biggest rise first"
     )
+
+
+async def test_the_cli_announces_with_each_workspaces_own_token_when_distributed_by_oauth(
+    env: dict[str, str], demo: Store, fake_slack: FakeSlack, settings: Settings, tmp_path: Path
+) -> None:
+    """No SLACK_BOT_TOKEN in an OAuth deployment: the CLI announces as the API does, with the installation."""
+    await set_alerts_channel(demo, DEMO_ACCOUNT, "C0ALERTS")
+    oauth = settings.model_copy(
+        update={
+            "slack_bot_token": None,
+            "slack_client_id": "1111.2222",
+            "slack_client_secret": SecretStr("s"),
+        }
+    )
+    installations = SlackClients.for_settings(oauth, demo).installations
+    assert installations is not None
+    await installations.store.async_save(
+        Installation(
+            app_id="A0APP",
+            team_id="T0DEMO",
+            user_id="U0DEMOADMIN",
+            bot_token="xoxb-installed-demo",
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes=["chat:write"],
+        )
+    )
+    uk = next(r for r in sample_rows() if r.iso_code == "GB")
+    text = f"{HEADER_LINE}\n44,GB,United Kingdom,{uk.landline_per_min + 1},{uk.mobile_per_min},{uk.sms_per_message}\n"
+    oauth_env = {
+        **env,
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_CLIENT_ID": "1111.2222",
+        "SLACK_CLIENT_SECRET": "s",
+        "SLACK_API_URL": fake_slack.api_url,
+    }
+    code, out, err = await amyplan("import-rates", str(write(tmp_path, "real.csv", text)), env=oauth_env)
+    assert code == 0, err
+    assert "announced the changes in 1 alerts channel(s)" in out
+    posted = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C0ALERTS")
+    assert posted.token == "xoxb-installed-demo"
 
 
 async def test_announcements_survive_a_failing_channel_and_skip_non_changes(

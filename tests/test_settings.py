@@ -45,3 +45,22 @@ def test_env_example_lists_every_setting() -> None:
         if "=" in line
     }
     assert {name.upper() for name in Settings.model_fields} <= listed
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"), ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")],
+)
+def test_half_an_oauth_configuration_names_the_missing_half(
+    monkeypatch: pytest.MonkeyPatch, given: str, missing: str
+) -> None:
+    for variable in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv(given, "1111.2222")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        f"{missing} is not set but {given} is: OAuth (many workspaces) needs both; for one workspace "
+        f"unset {given} and set SLACK_BOT_TOKEN"
+    )

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import inspect, text
 
-import store.alerts as alert_store
+import store.alert_evaluation as alert_store
 from bot.alerts.forecast import MIN_READINGS, forecast_alert, forecast_from_readings
 from bot.alerts.rules import midnight
 from bot.demo import demo_document, demo_readings

@@ -16,7 +16,8 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from bot.devtools.fake_slack import TOKEN_LIFETIME_SECONDS, FakeSlack, RecordedCall
 from bot.settings import Settings
 from handlers.services import Services
-from handlers.slack_clients import Installations, client_with_token
+from handlers.slack_calls import client_with_token
+from handlers.slack_clients import Installations
 from store import Store
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.support.installs import Http, install

@@ -59,7 +59,7 @@ async def put_account(call: ApiCall[AccountPath, AccountDocument]) -> Reply:
     """
     store = call.api.services.store
     account_id = call.params.account_id
-    doc = _with_valid_company(call.body)
+    doc = with_valid_company(call.body)
     result = await store.accounts.upsert(account_id, doc)
     _notify(call, result.status_changes)
     call.usage_changed(account_id)
@@ -158,7 +158,7 @@ async def post_link(call: ApiCall[AccountPath, LinkRequest]) -> Reply:
     )
 
 
-def _with_valid_company(doc: AccountDocument) -> AccountDocument:
+def with_valid_company(doc: AccountDocument) -> AccountDocument:
     """Company information checked and normalised as the Slack form does (E.164 numbers, ISO countries)."""
     if doc.company is None:
         return doc

@@ -104,3 +104,16 @@ class WorkspaceUnknown(UserFacingError):
             "I couldn't tell which workspace this came from. Please try again from a channel or the app's"
             " Home in your workspace."
         )
+
+
+class NotSalesWorkspace(UserFacingError):
+    """A Sales button (Acknowledge, Done) clicked outside the vendor's Sales workspace, or by someone who is
+    not a member of it: a copied or forged button. Nothing is changed."""
+
+    emoji = ":lock:"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Only the Sales team can acknowledge or complete upgrade requests, from the Sales workspace's"
+            " channel. Nothing was changed."
+        )

@@ -36,13 +36,22 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
 from bot.devtools import blockkit
+from bot.devtools.fake_calls import (
+    DROP,
+    HOLD_SECONDS,
+    TIMEOUT,
+    Answer,
+    Fault,
+    Lost,
+    RandomFaults,
+    RecordedCall,
+)
 from bot.devtools.fake_web_api import TOKEN_LIFETIME_SECONDS, FakeWebApi, extract_token, read_params
 from bot.devtools.signing import APP_ID
 
@@ -65,110 +74,6 @@ FILE_UPLOAD_METHOD = "file_upload"
 SOCKET_CONNECT = "socket.connect"
 SOCKET_PING = "socket.ping"
 SOCKET_ACK = "socket.ack"
-TIMEOUT: Final = "timeout"
-"""A fault with no answer: the request is held until the caller gives up (or the fake stops)."""
-DROP: Final = "drop"
-"""A fault with no answer: the connection is closed under the request."""
-NO_ANSWER: Final = 0
-"""`RecordedCall.status` of a call that got no answer (a TIMEOUT or DROP fault)."""
-HOLD_SECONDS: Final = 300.0
-"""How long a TIMEOUT fault holds its request at most (the fake's stop releases it sooner)."""
-Lost = Literal["timeout", "drop"]
-
-
-@dataclass(frozen=True)
-class RecordedCall:
-    """One request received by the fake.
-
-    ``method`` is the Web API method, ``"response_url"`` or ``"file_upload"``; ``params`` merges the
-    query string and the JSON/form body (JSON-string ``blocks``/``view``/``attachments`` decoded,
-    ``token`` removed); ``status``/``response`` are what the fake answered; ``peer`` is the caller's
-    (host, port): calls over one kept-alive connection share it. ``stored`` is True when a call took effect
-    although it failed (a ``Fault(stored=True)``): its message is in the channel all the same.
-    """
-
-    method: str
-    params: dict[str, Any]
-    token: str | None
-    url: str
-    at: float
-    status: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
-    peer: tuple[str, int] | None = None
-    stored: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when the fake answered HTTP 200 with ``"ok": true``."""
-        return self.status == 200 and bool(self.response.get("ok"))
-
-    @property
-    def error(self) -> str | None:
-        """The Slack ``error`` code the fake answered with, if any."""
-        error = self.response.get("error")
-        return error if isinstance(error, str) else None
-
-
-@dataclass(frozen=True)
-class Fault:
-    """How the fake fails a call.
-
-    ``status``: 429 (rate limited, with ``retry_after``), a 5xx, 200 with ``error`` (``ok: false``), or
-    ``TIMEOUT`` / ``DROP`` (no answer: held until the caller gives up / the connection closed under it).
-    ``stored``: the call takes effect first (the message is stored, the view opened…), then fails, as when
-    Slack stores a message and still answers 500."""
-
-    status: int | Lost = 200
-    error: str | None = None
-    retry_after: int | None = None
-    stored: bool = False
-
-    def __post_init__(self) -> None:
-        if self.status == 200 and self.error is None:
-            raise ValueError("fail(status=200) needs an error code, e.g. error='channel_not_found'")
-        if self.status == 429 and self.retry_after is None:
-            object.__setattr__(self, "retry_after", 1)
-
-    @property
-    def lost(self) -> Lost | None:
-        return self.status if isinstance(self.status, str) else None
-
-    def answer(self) -> tuple[int, dict[str, Any], dict[str, str]]:
-        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
-        if isinstance(self.status, str):
-            return NO_ANSWER, {"ok": False, "error": f"no_answer_{self.status}"}, {}
-        if self.status == 429:
-            error = self.error or "ratelimited"
-        elif self.status >= 500:
-            error = self.error or "internal_error"
-        else:
-            error = self.error or "request_failed"
-        return self.status, {"ok": False, "error": error}, headers
-
-
-@dataclass
-class _RandomFaults:
-    faults: list[tuple[Fault, float]]
-    rng: random.Random
-
-    def draw(self) -> Fault | None:
-        roll = self.rng.random()
-        for fault, chance in self.faults:
-            if roll < chance:
-                return fault
-            roll -= chance
-        return None
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-    lost: Lost | None = None
-    stored: bool = False
-
-
 # --------------------------------------------------------------------------------------------------
 # The fake
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +107,7 @@ class FakeSlack(FakeWebApi):
         2025); None answers as many as asked for."""
 
         self._failures: dict[str, deque[Fault]] = {}
-        self._random_faults: dict[str, _RandomFaults] = {}
+        self._random_faults: dict[str, RandomFaults] = {}
         self._rate_limits: dict[str, float] = {}
         self._last_answered: dict[tuple[str, str | None], float] = {}
         self._delays: dict[str, float] = {}
@@ -304,7 +209,7 @@ class FakeSlack(FakeWebApi):
         if not faults:
             self._random_faults.pop(method, None)
             return
-        self._random_faults[method] = _RandomFaults(list(faults.items()), random.Random(seed))
+        self._random_faults[method] = RandomFaults(list(faults.items()), random.Random(seed))
 
     def limit_rate(self, method: str, every: float) -> None:
         """Answer ``method`` at most once per ``every`` seconds per token, as Slack's rate limits do (for
@@ -436,7 +341,7 @@ class FakeSlack(FakeWebApi):
         socket = web.WebSocketResponse(autoping=False)
         await socket.prepare(request)
         self._sockets.append(socket)
-        await self._record(SOCKET_CONNECT, {}, None, request, _Answer(200, {"ok": True}, {}))
+        await self._record(SOCKET_CONNECT, {}, None, request, Answer(200, {"ok": True}, {}))
         await socket.send_json(
             {
                 "type": "hello",
@@ -449,11 +354,11 @@ class FakeSlack(FakeWebApi):
             async for message in socket:
                 if message.type == WSMsgType.PING:
                     await socket.pong(message.data)
-                    await self._record(SOCKET_PING, {}, None, request, _Answer(200, {"ok": True}, {}))
+                    await self._record(SOCKET_PING, {}, None, request, Answer(200, {"ok": True}, {}))
                 elif message.type == WSMsgType.TEXT:
                     ack = json.loads(message.data)
                     await self._record(
-                        SOCKET_ACK, ack if isinstance(ack, dict) else {}, None, request, _Answer(200, {}, {})
+                        SOCKET_ACK, ack if isinstance(ack, dict) else {}, None, request, Answer(200, {}, {})
                     )
         finally:
             self._sockets.remove(socket)
@@ -489,7 +394,7 @@ class FakeSlack(FakeWebApi):
             else:
                 errors.append(f"{RESPONSE_URL_METHOD}: body must be a JSON object")
         if request.path not in self._response_paths:
-            answer = _Answer(404, {"ok": False, "error": "no_active_hooks"}, {})
+            answer = Answer(404, {"ok": False, "error": "no_active_hooks"}, {})
         else:
             if self.check_block_kit:
                 errors += blockkit.validate_message(params, where=RESPONSE_URL_METHOD)
@@ -514,7 +419,7 @@ class FakeSlack(FakeWebApi):
         params: dict[str, Any] = {"file_id": file_id, "size": len(data)}
         answer = self._answer(FILE_UPLOAD_METHOD, params, None, [])
         if file_id not in self._files and (answer.status == 200 or answer.stored):
-            answer = _Answer(404, {"ok": False, "error": "file_not_found"}, {})
+            answer = Answer(404, {"ok": False, "error": "file_not_found"}, {})
         if answer.status == 200 or answer.stored:
             self.uploads[file_id] = data
         await self._record(FILE_UPLOAD_METHOD, params, None, request, answer)
@@ -531,7 +436,7 @@ class FakeSlack(FakeWebApi):
         params: dict[str, Any],
         token: str | None,
         request: web.Request,
-        answer: _Answer,
+        answer: Answer,
     ) -> None:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         call = RecordedCall(
@@ -574,7 +479,7 @@ class FakeSlack(FakeWebApi):
         errors: list[str],
         *,
         error_code: str = "invalid_blocks",
-    ) -> _Answer:
+    ) -> Answer:
         """The answer to a call: an injected failure (after the call took effect, for a stored one), a rate
         limit, a validation error, or success."""
         self.validation_errors.extend(errors)
@@ -586,7 +491,7 @@ class FakeSlack(FakeWebApi):
             if stored:
                 self._answer_method(method, self._as_slack_would(method, params), token)
             status, body, headers = fault.answer()
-            return _Answer(status, body, headers, fault.lost, stored)
+            return Answer(status, body, headers, fault.lost, stored)
         if errors:
             body = {
                 "ok": False,
@@ -594,8 +499,8 @@ class FakeSlack(FakeWebApi):
                 "errors": errors,
                 "response_metadata": {"messages": [f"[ERROR] {error}" for error in errors]},
             }
-            return _Answer(200, body, {})
-        return _Answer(200, self._answer_method(method, self._as_slack_would(method, params), token), {})
+            return Answer(200, body, {})
+        return Answer(200, self._answer_method(method, self._as_slack_would(method, params), token), {})
 
     def _fault(self, method: str) -> Fault | None:
         queue = self._failures.get(method)

@@ -6,6 +6,7 @@ Lets a newcomer see the bot work without a Slack workspace.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 
 import aiohttp
@@ -35,6 +36,8 @@ async def try_slash_command(settings: Settings, command_text: str, *, team_id: s
                 "slack_client_id": None,  # single-workspace mode, whatever the real configuration
                 "slack_client_secret": None,
                 "slack_api_url": AnyHttpUrl(slack.api_url),
+                # The ingest API is not used here: a throwaway token keeps its "not set" warning off the reply.
+                "ingest_token": SecretStr(secrets.token_urlsafe()),
             }
         )
         services = Services.build(trial, Store.from_url(trial.database_url))

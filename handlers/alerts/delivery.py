@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.rules import MAX_ATTEMPTS, RETRY_BASE, RETRY_CAP
 from handlers.messages import Message
-from handlers.slack_clients import (
+from handlers.slack_calls import (
+    HISTORY_INTERVAL,
     HISTORY_PAGE,
     TRANSIENT_ERRORS,
     HistoryUnreadable,
@@ -26,6 +29,7 @@ from handlers.slack_clients import (
     find_in_history,
     retry_after,
 )
+from store.domain.alerts import AlertStatus
 
 __all__ = [
     "ALERT_EVENT",
@@ -177,3 +181,52 @@ class ChannelPacer:
         self._next[channel] = slot + self.interval  # reserved before sleeping, so callers queue up
         if slot > now:
             await asyncio.sleep(slot - now)
+
+
+@dataclass(frozen=True)
+class AlertTuning:
+    lease: timedelta = timedelta(minutes=5)
+    """How long a claimed alert is left to one delivery loop before another may take it over."""
+    batch: int = 50
+    concurrency: int = 16
+    """Channels posted to at the same time."""
+    channel_interval: float = 1.0
+    """Seconds between two messages to the same channel."""
+    post_timeout: float = 15.0
+    max_attempts: int = MAX_ATTEMPTS
+    retry_base: timedelta = RETRY_BASE
+    retry_cap: timedelta = RETRY_CAP
+    deliver_on_usage: bool = True
+    """`on_usage` posts what it claimed at once (in the background) instead of waiting for the worker."""
+    unconfirmed_delay: timedelta = HISTORY_INTERVAL
+    """After a post whose outcome is unknown (a 5xx, a timeout, a dropped connection), wait at least this
+    long before looking it up in the channel's history and posting it again only if it is not there."""
+    history_interval: timedelta = HISTORY_INTERVAL
+    """At most one channel-history read per workspace per interval (Slack allows apps outside the
+    Marketplace about one a minute)."""
+    history_page: int = HISTORY_PAGE
+    """Messages one history read asks for (15 at most outside the Marketplace)."""
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        for name in ("claimed", "sent", "retried", "failed", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def count(report: DeliveryReport, status: AlertStatus | None) -> None:
+    if status is AlertStatus.SENT:
+        report.sent += 1
+    elif status is AlertStatus.PENDING:
+        report.retried += 1
+    elif status is AlertStatus.FAILED:
+        report.failed += 1
+    elif status is AlertStatus.SKIPPED:
+        report.skipped += 1

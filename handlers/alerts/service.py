@@ -18,34 +18,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.burndown import burn_down
-from bot.alerts.chart import BurnDown, burndown_png
 from bot.alerts.forecast import MIN_READINGS, forecast_alert, runs_out_before_renewal
-from bot.alerts.rules import MAX_ATTEMPTS, RETRY_BASE, RETRY_CAP, backoff
+from bot.alerts.rules import backoff
 from bot.settings import Settings
 from handlers.alerts import delivery
-from handlers.alerts.delivery import NOT_POSTED, ChannelPacer, Posted, Refused, Retry, WorkspaceGone
-from handlers.alerts.views import alert_message, delivery_failed_message
-from handlers.slack_clients import (
-    HISTORY_INTERVAL,
-    HISTORY_PAGE,
-    ClientForTeam,
-    HistoryBudget,
-    HistoryUnreadable,
-    SlackClients,
-    build_client,
-    single_client,
+from handlers.alerts.delivery import (
+    NOT_POSTED,
+    AlertTuning,
+    ChannelPacer,
+    DeliveryReport,
+    Posted,
+    Refused,
+    Retry,
+    WorkspaceGone,
+    count,
 )
+from handlers.alerts.follow_ups import Failure, attach_chart, burn_down_of, tell_admins
+from handlers.alerts.views import alert_message
+from handlers.slack_calls import HistoryBudget, HistoryUnreadable
+from handlers.slack_clients import ClientForTeam, SlackClients, build_client, single_client
 from store import Store
 from store.clock import utcnow
 from store.domain.alerts import (
@@ -54,7 +54,6 @@ from store.domain.alerts import (
     AlertStatus,
     ClaimedAlert,
     Forecast,
-    is_forecastable,
 )
 from store.errors import StoreUnavailable
 
@@ -68,56 +67,10 @@ def single_workspace_provider(settings: Settings) -> ClientForTeam:
     return single_client(build_client(settings) if settings.slack_bot_token is not None else None)
 
 
-@dataclass(frozen=True)
-class AlertTuning:
-    lease: timedelta = timedelta(minutes=5)
-    """How long a claimed alert is left to one delivery loop before another may take it over."""
-    batch: int = 50
-    concurrency: int = 16
-    """Channels posted to at the same time."""
-    channel_interval: float = 1.0
-    """Seconds between two messages to the same channel."""
-    post_timeout: float = 15.0
-    max_attempts: int = MAX_ATTEMPTS
-    retry_base: timedelta = RETRY_BASE
-    retry_cap: timedelta = RETRY_CAP
-    deliver_on_usage: bool = True
-    """`on_usage` posts what it claimed at once (in the background) instead of waiting for the worker."""
-    unconfirmed_delay: timedelta = HISTORY_INTERVAL
-    """After a post whose outcome is unknown (a 5xx, a timeout, a dropped connection), wait at least this
-    long before looking it up in the channel's history and posting it again only if it is not there."""
-    history_interval: timedelta = HISTORY_INTERVAL
-    """At most one channel-history read per workspace per interval (Slack allows apps outside the
-    Marketplace about one a minute)."""
-    history_page: int = HISTORY_PAGE
-    """Messages one history read asks for (15 at most outside the Marketplace)."""
-
-
-@dataclass
-class DeliveryReport:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    def add(self, other: DeliveryReport) -> None:
-        for name in ("claimed", "sent", "retried", "failed", "skipped"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass(frozen=True)
-class _Failure:
-    item: ClaimedAlert
-    reason: str
-    client: AsyncWebClient | None
-    """The client to tell administrators with; None when they need not be told (our own bug)."""
-
-
 @dataclass
 class _Result:
     status: AlertStatus | None
-    failure: _Failure | None = None
+    failure: Failure | None = None
 
 
 @dataclass
@@ -223,17 +176,17 @@ class AlertService:
         outcomes = await asyncio.gather(
             *(one_channel(items) for items in by_channel.values()), return_exceptions=True
         )
-        failures: list[_Failure] = []
+        failures: list[Failure] = []
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 # The lease expires and another pass takes these alerts over.
                 log.error("alert delivery to a channel broke off", exc_info=outcome)
                 continue
             for result in outcome:
-                _count(report, result.status)
+                count(report, result.status)
                 if result.failure is not None:
                     failures.append(result.failure)
-        await self._tell_admins(failures)
+        await tell_admins(self.store, failures)
         return report
 
     async def drain(self, account_id: str | None = None, *, max_batches: int = 100) -> DeliveryReport:
@@ -251,7 +204,7 @@ class AlertService:
         if not item.channel:
             await self.store.alerts.mark_failed(alert.id, alert.attempts, error="no_alerts_channel")
             return _Result(
-                AlertStatus.FAILED, _Failure(item, "no_alerts_channel", await self._any_client(alert))
+                AlertStatus.FAILED, Failure(item, "no_alerts_channel", await self._any_client(alert))
             )
         unconfirmed = self._needs_lookup(alert, batch.claimed_at)
         hold = self._holds.get(item.channel)
@@ -259,7 +212,7 @@ class AlertService:
             del self._holds[item.channel]
         elif hold is not None and not unconfirmed:
             return await self._defer(item, hold, "an earlier alert to this channel awaits its history check")
-        chart = await self._burn_down(alert)
+        chart = await burn_down_of(self.store, alert)
         forecast = chart.forecast if chart is not None else alert.forecast
         refused: tuple[Refused, AsyncWebClient] | None = None
         gone: list[str] = []
@@ -287,7 +240,7 @@ class AlertService:
                     and runs_out_before_renewal(forecast, alert.period_end)
                     and not outcome.threaded
                 ):
-                    await self._attach_chart(client, outcome, alert, chart)
+                    await attach_chart(client, outcome, alert, chart, within=self.tuning.post_timeout * 2)
                 return _Result(AlertStatus.SENT)
             if isinstance(outcome, Retry):
                 return await self._retry(item, outcome, client)
@@ -304,7 +257,7 @@ class AlertService:
                 log.error("Slack refused alert %s: %s", alert.id, outcome.reason)
             return _Result(
                 AlertStatus.FAILED,
-                _Failure(item, outcome.reason, client if outcome.channel_problem else None),
+                Failure(item, outcome.reason, client if outcome.channel_problem else None),
             )
         reason = "workspace_uninstalled" + (f" ({'; '.join(gone)})" if gone else "")
         log.info("alert %s skipped: no installed workspace for %s", alert.id, alert.account_id)
@@ -422,7 +375,7 @@ class AlertService:
         if self._gives_up(alert):
             reason = f"gave up after {alert.attempts} attempts: {outcome.reason}"
             await self.store.alerts.mark_failed(alert.id, alert.attempts, error=reason)
-            return _Result(AlertStatus.FAILED, _Failure(item, reason, client))
+            return _Result(AlertStatus.FAILED, Failure(item, reason, client))
         delay = (
             timedelta(seconds=outcome.after)
             if outcome.after is not None
@@ -464,75 +417,6 @@ class AlertService:
             if (client := await self.provider(team_id)) is not None:
                 return client
         return None
-
-    async def _burn_down(self, alert: Alert) -> BurnDown | None:
-        """The chart of the alert's allowance up to the alert, with the forecast shown in the message
-        (stored with forecast alerts, computed for the others); None for what cannot be forecast."""
-        if not is_forecastable(alert.meter):
-            return None
-        return await burn_down(
-            self.store,
-            alert.account_id,
-            alert.meter,
-            label=alert.label,
-            unit=alert.unit,
-            used=alert.used,
-            available=alert.available,
-            period_start=alert.period_start,
-            renewal=alert.period_end,
-            as_of=alert.as_of,
-            until=alert.as_of,
-            forecast=alert.forecast,
-        )
-
-    async def _attach_chart(
-        self, client: AsyncWebClient, posted: Posted, alert: Alert, chart: BurnDown
-    ) -> None:
-        """The burn-down chart in the alert's thread. Best effort: the alert itself is already posted."""
-        try:
-            png = await asyncio.to_thread(burndown_png, [chart], title=f"{alert.label} this billing period")
-            async with asyncio.timeout(self.tuning.post_timeout * 2):
-                await client.files_upload_v2(
-                    channel=posted.channel,
-                    thread_ts=posted.ts,
-                    file=png,
-                    filename=f"{alert.meter}-burn-down.png",
-                    title=f"{alert.label}: burn-down",
-                    alt_txt=f"Burn-down chart of {alert.label.lower()} with the run-out forecast",
-                )
-        except (SlackApiError, SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as error:
-            log.warning("alert %s posted, but its chart was not: %s", alert.id, error)
-
-    async def _tell_admins(self, failures: Sequence[_Failure]) -> None:
-        """One DM per administrator and account, listing the alerts that could not be posted."""
-        by_account: dict[str, list[_Failure]] = defaultdict(list)
-        for failure in failures:
-            if failure.client is not None:
-                by_account[failure.item.alert.account_id].append(failure)
-        for account_id, items in by_account.items():
-            admins = await self.store.admins.list(account_id)
-            if not admins:
-                log.warning(
-                    "alerts for %s could not be posted and it has no administrators to tell", account_id
-                )
-                continue
-            message = delivery_failed_message(
-                [(f.item.alert, f.reason) for f in items],
-                channel=items[0].item.channel,
-                company=items[0].item.company_name,
-            )
-            client = items[0].client
-            assert client is not None
-            for admin in admins:
-                try:
-                    await client.chat_postMessage(channel=admin, **message.as_kwargs())
-                except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError) as error:
-                    log.warning(
-                        "could not tell administrator %s of %s about failed alerts: %s",
-                        admin,
-                        account_id,
-                        error,
-                    )
 
     # ------------------------------------------------------------------------------ the worker
 
@@ -597,14 +481,3 @@ class _Batch:
     reads: dict[tuple[str, str], dict[int, Posted] | HistoryUnreadable | datetime] = field(
         default_factory=dict
     )
-
-
-def _count(report: DeliveryReport, status: AlertStatus | None) -> None:
-    if status is AlertStatus.SENT:
-        report.sent += 1
-    elif status is AlertStatus.PENDING:
-        report.retried += 1
-    elif status is AlertStatus.FAILED:
-        report.failed += 1
-    elif status is AlertStatus.SKIPPED:
-        report.skipped += 1

@@ -1,6 +1,12 @@
 """Upgrade requests reach Sales: the request is stored, posted to the sales channel, and its delivery
 recorded; Sales acknowledge and complete it, and the requester is told by DM.
 
+Where Sales are: with `SALES_TEAM_ID` set, in the vendor's own workspace. Every customer workspace's
+requests are posted there (to the account's own sales channel, else `SALES_CHANNEL`) with that workspace's
+token, and only its members' clicks on Acknowledge and Done count, on any account's request; the requester
+hears by DM in their own workspace. Unset, Sales are in the requester's workspace, and act only on its
+account's requests.
+
 A request is stored before Sales hears of it, and its delivery recorded after, so a sales channel
 that is missing or refuses the post loses nothing: the request stays, marked undelivered, and the
 requester is told.
@@ -28,20 +34,22 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     SectionBlock,
 )
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.errors import NotFoundHere
+from bot.core.errors import NotFoundHere, NotSalesWorkspace
 from bot.plan.usage import is_high, percent_used, whole_percent
 from handlers.interaction import Interaction
 from handlers.messages import (
     Message,
     money,
+    plain,
     slack_date,
     slack_datetime,
     truncate,
     usage_line,
 )
 from handlers.payloads import Payload
-from handlers.slack_clients import HistoryUnreadable, error_code, find_in_history, may_have_taken_effect
+from handlers.slack_calls import HistoryUnreadable, error_code, find_in_history, may_have_taken_effect
 from handlers.upgrade.form import UpgradeForm
 from handlers.upgrade.ids import Action
 from handlers.upgrade.ids import Block as BlockId
@@ -72,6 +80,8 @@ can be found in the sales channel."""
 UNCONFIRMED: Final = "unconfirmed"
 """Prefix of a delivery error when Slack did not answer and the sales channel could not be checked."""
 LOOKUP_SECONDS: Final = 10.0
+NOT_INSTALLED: Final = "app_not_installed_in_sales_workspace"
+"""Delivery error when the app has no installation in the Sales workspace (`SALES_TEAM_ID`)."""
 
 
 def sales_message(request: UpgradeRequest) -> Message:
@@ -80,12 +90,16 @@ def sales_message(request: UpgradeRequest) -> Message:
     title = "Add-on request" if request.kind == UpgradeKind.FEATURE else "Upgrade request"
     facts = [
         f"*Account*\n{evidence.company_name} (`{request.account_id}`)",
+        f"*Workspace*\n`{request.team_id}`",
         f"*Plan*\n{evidence.plan_name} · {money(evidence.monthly_fee, evidence.currency)}/month",
         f"*Next payment*\n{slack_date(evidence.next_payment_date)}",
         f"*Requested by*\n<@{request.requested_by}>",
         f"*Wants*\n{wanted(request)}",
         f"*Reference*\n`{request.id}`",
     ]
+    manager = f"<@{evidence.account_manager}>" if evidence.account_manager else None
+    if manager is not None:
+        facts.append(f"*Account manager*\n{manager}")
     blocks: list[Block] = [
         HeaderBlock(text=truncate(f"{title} · {evidence.company_name}", 150)),
         SectionBlock(
@@ -115,9 +129,8 @@ def sales_message(request: UpgradeRequest) -> Message:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=progress)]))
     if (actions := _sales_actions(request)) is not None:
         blocks.append(actions)
-    return Message(
-        text=f"{title} {request.id} from {evidence.company_name}: {wanted(request)}", blocks=blocks
-    )
+    text = f"{title} {request.id} from {evidence.company_name}: {wanted(request)}"
+    return Message(text=f"{text} · {manager}" if manager else text, blocks=blocks)
 
 
 def _figure_line(figure: UsageFigure) -> str:
@@ -201,13 +214,13 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
         quantity=form.quantity,
         feature=form.feature,
         note=form.note,
-        evidence=Evidence.of(await interaction.store.accounts.snapshot(account_id)),
+        evidence=Evidence.of(plan := await interaction.store.accounts.snapshot(account_id)),
     )
     request, created = await interaction.store.upgrades.create(draft)
     if not created:
         await interaction.tell(request.requested_by, duplicate_message(request))
         return
-    request = await _deliver(interaction, request)
+    request = await _deliver(interaction, request, plan.account.sales_channel)
     unconfirmed = request.delivery == Delivery.FAILED and (request.delivery_error or "").startswith(
         UNCONFIRMED
     )
@@ -215,22 +228,48 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
     await interaction.tell(request.requested_by, told)
 
 
-async def _deliver(interaction: Interaction[UpgradeForm], request: UpgradeRequest) -> UpgradeRequest:
-    """Post the stored request to the sales channel and record how that went."""
+async def _sales_client(interaction: Interaction[Any]) -> AsyncWebClient | None:
+    """A client of the Sales workspace: the vendor's (`SALES_TEAM_ID`; None when the app is not installed
+    there), else the requesting workspace's own."""
+    team = interaction.settings.sales_team_id
+    if team is None:
+        return interaction.client
+    return await interaction.services.slack.client_for_team(team)
+
+
+async def _deliver(
+    interaction: Interaction[UpgradeForm], request: UpgradeRequest, account_channel: str | None
+) -> UpgradeRequest:
+    """Post the stored request to the sales channel (the account's own, else SALES_CHANNEL) of the Sales
+    workspace and record how that went."""
     upgrades = interaction.store.upgrades
-    channel = interaction.settings.sales_channel
+    channel = account_channel or interaction.settings.sales_channel
     if channel is None:
         log.warning("upgrade request %s not posted: SALES_CHANNEL is not set", request.id)
         return await upgrades.record_delivery(request.account_id, request.id, Delivery.NO_CHANNEL)
     try:
-        response = await interaction.client.chat_postMessage(
+        client = await _sales_client(interaction)
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:  # nothing was posted yet
+        log.warning(
+            "upgrade request %s not posted: no client for the Sales workspace (%r)", request.id, error
+        )
+        return await upgrades.record_delivery(
+            request.account_id, request.id, Delivery.FAILED, channel=channel, error=type(error).__name__
+        )
+    if client is None:
+        log.warning("upgrade request %s not posted: the app is not installed in SALES_TEAM_ID", request.id)
+        return await upgrades.record_delivery(
+            request.account_id, request.id, Delivery.FAILED, channel=channel, error=NOT_INSTALLED
+        )
+    try:
+        response = await client.chat_postMessage(
             channel=channel,
             **sales_message(request).as_kwargs(),
             metadata={"event_type": SALES_EVENT, "event_payload": {"request_id": request.id}},
         )
     except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
         reason = error_code(error)[1] if isinstance(error, SlackApiError) else type(error).__name__
-        found = await _find_posted(interaction, channel, request) if may_have_taken_effect(error) else None
+        found = await _find_posted(client, channel, request) if may_have_taken_effect(error) else None
         if isinstance(found, HistoryUnreadable):
             log.warning(
                 "upgrade request %s: no answer from Slack (%s) and %s unreadable (%s)",
@@ -255,22 +294,27 @@ async def _deliver(interaction: Interaction[UpgradeForm], request: UpgradeReques
 
 
 async def _find_posted(
-    interaction: Interaction[UpgradeForm], channel: str, request: UpgradeRequest
+    client: AsyncWebClient, channel: str, request: UpgradeRequest
 ) -> dict[str, Any] | HistoryUnreadable | None:
     """The sales post of `request` if it is among the channel's newest messages (one history read)."""
-    found = await find_in_history(
-        interaction.client, channel, SALES_EVENT, "request_id", within=LOOKUP_SECONDS
-    )
+    found = await find_in_history(client, channel, SALES_EVENT, "request_id", within=LOOKUP_SECONDS)
     return found if isinstance(found, HistoryUnreadable) else found.get(request.id)
 
 
 async def advance_request(interaction: Interaction[RequestRef], status: UpgradeStatus) -> None:
     """Sales acknowledges or completes a request: update the sales post in place and tell the requester.
 
-    Sales need not be administrators, but the request must belong to their workspace's account."""
+    Sales need not be administrators. With a Sales workspace (`SALES_TEAM_ID`) its members act on any
+    account's request, and nobody else does; without one, the request must belong to the clicking
+    workspace's account."""
     request_id = interaction.value.id
-    account_id = await interaction.account_id()
+    sales_team = interaction.settings.sales_team_id
     try:
+        if sales_team is None:
+            account_id = await interaction.account_id()
+        else:
+            await _require_sales(interaction, sales_team)
+            account_id = (await interaction.store.upgrades.find(request_id)).account_id
         request, changed = await interaction.store.upgrades.advance(
             account_id, request_id, status, by=interaction.user_id
         )
@@ -283,6 +327,43 @@ async def advance_request(interaction: Interaction[RequestRef], status: UpgradeS
     container = interaction.body.get("container") or {}
     channel = request.sales_channel or container.get("channel_id")
     ts = request.sales_ts or container.get("message_ts")
-    if channel and ts:
+    if channel and ts:  # the post is in the clicking workspace: the Sales one
         await interaction.client.chat_update(channel=channel, ts=ts, **sales_message(request).as_kwargs())
-    await interaction.tell(request.requested_by, progress_message(request))
+    await _tell_requester(interaction, request, sales_team)
+
+
+async def _require_sales(interaction: Interaction[RequestRef], sales_team: str) -> None:
+    """The click comes from the Sales workspace, by one of its members (not a Slack Connect guest)."""
+    workspace = interaction.workspace
+    if workspace.team_id != sales_team or not await workspace.is_member(interaction.user_id):
+        log.warning(
+            "sales click on %s refused: user %s in workspace %s is not of the Sales workspace",
+            interaction.value.id,
+            interaction.user_id,
+            workspace.team_id or "?",
+        )
+        raise NotSalesWorkspace()
+
+
+async def _tell_requester(
+    interaction: Interaction[RequestRef], request: UpgradeRequest, sales_team: str | None
+) -> None:
+    """The requester's DM, in their own workspace."""
+    message = progress_message(request)
+    if sales_team is None or request.team_id == interaction.workspace.team_id:
+        await interaction.tell(request.requested_by, message)
+        return
+    client = await interaction.services.slack.client_for_team(request.team_id)
+    if client is None:
+        log.warning(
+            "request %s: the requester's workspace %s has no installation", request.id, request.team_id
+        )
+        await interaction.reply(
+            plain(
+                f"Request `{request.id}` is {request.status.value}, but <@{request.requested_by}> could not be "
+                "told: their workspace has uninstalled the app.",
+                ":warning:",
+            )
+        )
+        return
+    await client.chat_postMessage(channel=request.requested_by, **message.as_kwargs())

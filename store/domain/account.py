@@ -32,6 +32,7 @@ from store.domain.bounds import (
     PlainText,
     Price,
     Timestamp,
+    UserId,
     check_plain_text,
 )
 from store.domain.plan import FeatureKey, FeatureStatus, Frozen, Meter
@@ -50,6 +51,19 @@ DashboardPath = Annotated[
     Field(max_length=200, json_schema_extra={"pattern": r"^/[^\u0000-\u0020\u007f-\u009f]*$"}),
 ]
 """A path on the vendor dashboard, such as ``/virtual-numbers/new``."""
+
+
+CHANNEL_ID_PATTERN = r"^[CG][A-Z0-9]{2,31}$"
+
+ChannelId = Annotated[
+    str,
+    Field(
+        pattern=CHANNEL_ID_PATTERN,
+        max_length=32,
+        description="A Slack channel id, such as `C0123ABCD`.",
+    ),
+]
+"""A channel id (public `C…` or private `G…`)."""
 
 
 class _Doc(BaseModel):
@@ -99,6 +113,16 @@ class AccountDocument(_Doc):
     features: dict[FeatureKey, FeatureDoc]
     company: CompanyDoc | None = None
     data_as_of: Timestamp | None = None
+    sales_channel: ChannelId | None = Field(
+        default=None,
+        description="The channel in the vendor's Sales workspace that receives this account's upgrade and "
+        "add-on requests (invite the app to it); null: `SALES_CHANNEL`.",
+    )
+    account_manager: UserId | None = Field(
+        default=None,
+        description="The account's manager, a Slack user id in the vendor's Sales workspace: mentioned in "
+        "the account's requests to Sales.",
+    )
 
     @field_validator("next_payment_date")
     @classmethod
@@ -164,6 +188,7 @@ __all__ = [
     "AccountDocument",
     "AllowanceDoc",
     "Amount",
+    "ChannelId",
     "CompanyDoc",
     "Count",
     "DashboardPath",

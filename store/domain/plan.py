@@ -87,6 +87,10 @@ class Account(Frozen):
     voip_rate_per_min: Decimal
     alerts_channel: str | None = None
     data_as_of: datetime
+    sales_channel: str | None = None
+    """Where the account's requests to Sales go (a channel of the Sales workspace); None: SALES_CHANNEL."""
+    account_manager: str | None = None
+    """The account's manager in the Sales workspace (a Slack user id), mentioned in its Sales posts."""
 
 
 class Subscription(Frozen):

@@ -92,6 +92,8 @@ class Evidence(Frozen):
     data_as_of: datetime
     allowances: tuple[UsageFigure, ...] = ()
     features: tuple[UsageFigure, ...] = ()
+    account_manager: str | None = None
+    """The account's manager in the Sales workspace when the request was made (mentioned in the post)."""
 
     @classmethod
     def of(cls, plan: PlanSnapshot) -> Evidence:
@@ -123,6 +125,7 @@ class Evidence(Frozen):
             data_as_of=plan.account.data_as_of,
             allowances=tuple(allowances),
             features=tuple(features),
+            account_manager=plan.account.account_manager,
         )
 
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from handlers.alerts.delivery import ALERT_EVENT
-from handlers.alerts.service import AlertService, AlertTuning
-from handlers.slack_clients import ClientForTeam, retry_handlers
+from handlers.alerts.delivery import ALERT_EVENT, AlertTuning
+from handlers.alerts.service import AlertService
+from handlers.slack_calls import retry_handlers
+from handlers.slack_clients import ClientForTeam
 from store import Store
 from store.domain.alerts import AlertRules
 from store.tables import AccountRow

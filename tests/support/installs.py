@@ -86,3 +86,11 @@ async def install(
     done = await oauth_redirect(http, state=page.state, cookie=page.state)
     assert done.status == 200, await done.text()
     return token
+
+
+async def install_all(http: Http, fake: FakeSlack, *team_ids: str) -> dict[str, str]:
+    """Install the app into each workspace in turn; their bot tokens by team id. The installers' welcome
+    messages are forgotten, so a test's calls start from nothing."""
+    tokens = {team_id: await install(http, fake, team_id) for team_id in team_ids}
+    fake.clear()
+    return tokens

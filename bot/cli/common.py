@@ -1,0 +1,114 @@
+"""What every `myplan` command shares: the group, the settings, a store per command, checked arguments."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import date
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bot.core import bounds
+from bot.settings import Settings, load_settings, require
+from store import Store
+
+T = TypeVar("T")
+
+VERBOSE = False
+"""--verbose: failures show their traceback as well as their one line."""
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def with_store(func: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async command body with a store, closing it afterwards."""
+
+    @click.pass_context
+    @wraps(func)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> None:
+        async def body() -> None:
+            store = Store.from_url(settings_from(ctx).database_url)
+            try:
+                await func(store, *args, **kwargs)
+            finally:
+                await store.close()
+
+        run(body())
+
+    return wrapper
+
+
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[Any, Any]
+else:  # generic only from click 8.2 on
+    _ParamType = click.ParamType
+
+
+class Bounded(_ParamType):
+    """A command-line value checked against its bounds (`bot.core.bounds`), as the ingest API checks it."""
+
+    def __init__(self, kind: Any, name: str, *, convert: Callable[[str], object] = str) -> None:
+        self.kind = kind
+        self.name = name
+        self._convert = convert
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return bounds.check(self.kind, self._convert(value))
+        except (bounds.OutOfBounds, ValueError) as error:
+            self.fail(f"{value!r} is not a valid {self.name}: {error}", param, ctx)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("use YYYY-MM-DD") from None
+
+
+ACCOUNT = Bounded(bounds.AccountId, "account id")
+TEAM = Bounded(bounds.TeamId, "Slack workspace (team) id")
+USER = Bounded(bounds.UserId, "Slack user id")
+LABEL = Bounded(bounds.Label, "label")
+DATE = Bounded(bounds.BoundedDate, "date", convert=_date)
+
+
+@click.group()
+@click.option("--verbose", is_flag=True, help="On a failure, show the traceback too.")
+@click.version_option(package_name="myplan-for-slack", message="myplan %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """My Plan for Slack: your contact-centre subscription plan in Slack."""
+    global VERBOSE
+    VERBOSE = verbose
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = settings
+
+
+def require_migrated(settings: Settings) -> None:
+    """Refuse to start on a database without the schema the code needs (`SchemaNotCurrent` says the fix)."""
+    from store.migrate import check_schema_url
+
+    run(check_schema_url(settings.database_url))
+
+
+def require_slack_credentials(settings: Settings) -> None:
+    """The notifier posts with the single bot token, or with each workspace's OAuth installation."""
+    if not settings.oauth_enabled:
+        require(settings, "slack_bot_token")
