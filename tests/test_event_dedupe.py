@@ -3,16 +3,14 @@ so is the same event delivered again without the header (see tests/test_replays.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.app import create_app
 from bot.devtools.fake_slack import FakeSlack
 from bot.devtools.signing import (
     FORM_CONTENT_TYPE,
@@ -21,7 +19,6 @@ from bot.devtools.signing import (
     signed_headers,
     slash_command_body,
 )
-from bot.server import create_web_app
 from handlers.event_dedupe import Replays
 from handlers.services import Services
 from store import Store
@@ -29,6 +26,7 @@ from store.clock import utcnow
 from store.errors import StoreUnavailable
 from tests.support.installs import Http
 from tests.support.slackdriver import ADMIN, SIGNING_SECRET, TEAM
+from tests.support.spied_app import spied_app
 
 HOME = {"type": "app_home_opened", "user": ADMIN, "tab": "home", "channel": "D0HOME"}
 
@@ -52,18 +50,8 @@ class App:
 
 
 async def start_app(services: Services) -> AsyncIterator[App]:
-    bolt = create_app(services)
-    dispatched: list[str] = []
-
-    @bolt.middleware
-    async def spy(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-        dispatched.append(body.get("event_id", ""))
-        await next()
-
-    http = TestClient(TestServer(create_web_app(services, bolt)))
-    await http.start_server()
-    yield App(http, dispatched)
-    await http.close()
+    async for http, dispatched in spied_app(services, lambda body: str(body.get("event_id", ""))):
+        yield App(http, dispatched)
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.app import create_app
 from bot.demo import DEMO_ACCOUNT
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.devtools.signing import (
@@ -27,7 +25,6 @@ from bot.devtools.signing import (
     slash_command_body,
     view_submission_payload,
 )
-from bot.server import create_web_app
 from handlers.company.ids import Action as CompanyAction
 from handlers.event_dedupe import Replays, replay_key
 from handlers.home import TAB_BUTTON, HomeTab, TabChoice
@@ -39,6 +36,7 @@ from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from tests.support.installs import Http
 from tests.support.slackdriver import ADMIN, SIGNING_SECRET, TEAM, all_text
+from tests.support.spied_app import spied_app
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -58,18 +56,10 @@ class App:
 
 
 async def start_app(services: Services) -> AsyncIterator[App]:
-    bolt = create_app(services)
-    dispatched: list[str] = []
-
-    @bolt.middleware
-    async def spy(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-        dispatched.append(str(body.get("type") or body.get("command")))
-        await next()
-
-    http = TestClient(TestServer(create_web_app(services, bolt)))
-    await http.start_server()
-    yield App(http, dispatched)
-    await http.close()
+    async for http, dispatched in spied_app(
+        services, lambda body: str(body.get("type") or body.get("command"))
+    ):
+        yield App(http, dispatched)
 
 
 @pytest.fixture
