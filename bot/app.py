@@ -75,7 +75,7 @@ def create_app(services: Services) -> SlackApp:
     if installations is None:
         require(settings, "slack_bot_token")
     replays = Replays(services.store)
-    with _bolt_oauth_from_settings_only():
+    with _hide_slack_environment_from_bolt():
         app = SlackApp(
             replays,
             signing_secret=signing_secret,
@@ -138,13 +138,14 @@ def _oauth_settings(services: Services, installations: Installations) -> AsyncOA
 
 
 @contextmanager
-def _bolt_oauth_from_settings_only() -> Iterator[None]:
+def _hide_slack_environment_from_bolt() -> Iterator[None]:
     """Bolt turns OAuth on (with file-based stores) whenever SLACK_CLIENT_ID and SLACK_CLIENT_SECRET exist
-    in the environment. The settings decide here (an empty variable means "not set", and `myplan try`
-    always runs as one workspace), so bolt does not see them while the app is built."""
+    in the environment, and reads SLACK_BOT_TOKEN only to warn that the client we give it has its own.
+    The settings decide here (an empty variable means "not set", and `myplan try` always runs as one
+    workspace), so bolt does not see them while the app is built."""
     hidden = {
         name: os.environ.pop(name)
-        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN")
         if name in os.environ
     }
     try:

@@ -32,9 +32,15 @@ async def build_web_app(
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
     store = Store.from_url(settings.database_url)
-    # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
-    services = Services.build(settings, store, aiohttp.ClientSession(), alerts=AlertService.for_clients)
-    bolt = create_app(services)
+    session = aiohttp.ClientSession()
+    try:
+        # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
+        services = Services.build(settings, store, session, alerts=AlertService.for_clients)
+        bolt = create_app(services)
+    except BaseException:  # a setting missing, say: leave nothing open behind the one-line error
+        await session.close()
+        await store.close()
+        raise
     if settings.slack_app_token is None:
         app = create_web_app(services, bolt)
     else:

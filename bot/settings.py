@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
+from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from store.db import normalize_database_url
+from store.urls import normalize_database_url
 
 SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class Settings(BaseSettings):
@@ -26,14 +30,19 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_api_url: AnyHttpUrl = AnyHttpUrl(SLACK_API_URL)
     port: int = Field(default=3000, ge=1, le=65535)
-    sales_channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    sales_channel: str | None = None
     # The vendor's own workspace, where SALES_CHANNEL is (unset: the requester's workspace).
-    sales_team_id: str | None = Field(default=None, pattern=r"^[T][A-Z0-9]{2,}$")
+    sales_team_id: str | None = None
     dashboard_url: AnyHttpUrl = AnyHttpUrl("https://dashboard.maaiiconnect.com/")
     ingest_token: SecretStr | None = None
-    log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    log_level: str = "INFO"
     # How many listeners work at once after acking, per process (see bot/work_slots.py).
     listener_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Upgrade requests are emailed to Sales too: SALES_EMAIL and SMTP_URL, both or neither. SMTP_URL holds
+    # the server's password. SMTP_FROM: the sender, by default myplan@ the domain of SALES_EMAIL.
+    sales_email: str | None = None
+    smtp_url: SecretStr | None = None
+    smtp_from: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -42,6 +51,80 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be a sqlite:// or postgres:// URL")
         return url
+
+    @field_validator("sales_channel")
+    @classmethod
+    def _channel_id(cls, channel: str | None) -> str | None:
+        if channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+            raise ValueError(
+                "must be a channel id such as C0123ABCD, not its name (Slack shows the id at the bottom of "
+                "the channel's details)"
+            )
+        return channel
+
+    @field_validator("sales_team_id")
+    @classmethod
+    def _team_id(cls, team: str | None) -> str | None:
+        if team is not None and not re.fullmatch(r"T[A-Z0-9]{2,}", team):
+            raise ValueError("must be a workspace id such as T0123ABCD (the vendor's own workspace)")
+        return team
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, level: str) -> str:
+        if level.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("sales_email", "smtp_from")
+    @classmethod
+    def _mailbox(cls, address: str | None) -> str | None:
+        """One address, syntax only (no DNS); ASCII, as every SMTP server takes (an IDN domain is encoded)."""
+        if address is None:
+            return None
+        try:
+            checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as error:
+            raise ValueError(str(error)) from None
+        return checked.ascii_email or checked.normalized
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, url: SecretStr | None) -> SecretStr | None:
+        """The shape only (bot/upgrade/sales_email.py reads it); the message never repeats the URL."""
+        if url is None:
+            return None
+        parts = urlsplit(url.get_secret_value())
+        try:
+            parts.port  # noqa: B018 -- raises on a port that is not a number from 0 to 65535
+        except ValueError:
+            raise ValueError("the port must be a number from 1 to 65535") from None
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname or parts.port == 0:
+            raise ValueError(
+                "must be smtp://[user:password@]host[:port] (STARTTLS, port 587) or smtps://… (TLS, port 465)"
+            )
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(
+                "must have no path, query or fragment (quote a / ? # in the password as %2F %3F %23)"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _sales_email_whole(self) -> Settings:
+        """Emailing Sales needs the address and the server: half of it is a mistake, not "no email"."""
+        if (self.sales_email is None) != (self.smtp_url is None):
+            given, missing = (
+                ("SALES_EMAIL", "SMTP_URL") if self.smtp_url is None else ("SMTP_URL", "SALES_EMAIL")
+            )
+            raise ValueError(
+                f"{missing} is not set but {given} is: emailing upgrade requests to Sales needs both "
+                f"SALES_EMAIL and SMTP_URL; to send no email unset {given}"
+            )
+        if self.smtp_from is not None and self.sales_email is None:
+            raise ValueError(
+                "SMTP_FROM is set but SALES_EMAIL and SMTP_URL are not: set both, or unset SMTP_FROM"
+            )
+        return self
 
     @model_validator(mode="after")
     def _oauth_whole(self) -> Settings:
@@ -55,6 +138,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{missing} is not set but {given} is: OAuth (many workspaces) needs both; for one "
                 f"workspace unset {given} and set SLACK_BOT_TOKEN"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _sales_team_needs_oauth(self) -> Settings:
+        """With one bot token there is one workspace, and Sales are in it: a Sales workspace apart from the
+        customers' is the OAuth distribution's."""
+        if self.sales_team_id is not None and not self.oauth_enabled:
+            raise ValueError(
+                "SALES_TEAM_ID is set but the app is installed into one workspace (SLACK_BOT_TOKEN), where "
+                "Sales then are: unset SALES_TEAM_ID, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to "
+                "distribute the app by OAuth"
             )
         return self
 
@@ -85,9 +180,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
         if not first["loc"]:  # a rule across variables: its message names them
-            raise SettingsError(first["msg"].removeprefix("Value error, ")) from None
-        raise SettingsError(f"{str(first['loc'][0]).upper()}: {first['msg']}") from None
+            raise SettingsError(message) from None
+        raise SettingsError(f"{str(first['loc'][0]).upper()}: {message}") from None
 
 
 def require(settings: Settings, *names: str) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.models.views import View
 
 from bot.plan.usage import is_high, quantity, usage_bar, whole_percent
+from bot.plan.usage import money as money
 from handlers.limits import MAX_MESSAGE_BLOCKS, MAX_MESSAGE_TEXT, fitted
 from handlers.limits import truncate as truncate
 
@@ -36,14 +37,6 @@ class Message:
 
     def as_response(self, *, replace_original: bool = False) -> dict[str, Any]:
         return {**self.as_kwargs(), "response_type": self.response_type, "replace_original": replace_original}
-
-
-CENT = Decimal("0.01")
-
-
-def money(amount: Decimal, currency: str = "USD") -> str:
-    """Rounded half-up to the cent, as invoices are (format() alone would round half-even)."""
-    return f"{currency} {amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"
 
 
 def slack_datetime(moment: datetime, token: str = "{date_short_pretty} at {time}") -> str:

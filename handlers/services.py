@@ -1,5 +1,6 @@
 """Everything a listener needs beyond the Slack payload, complete at construction: settings, the store,
-a clock, quota alerting, Web API clients per workspace, the work slots and the administrators cache."""
+a clock, quota alerting, Web API clients per workspace, the work slots, the administrators cache, and the
+mailer of upgrade requests to Sales."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import aiohttp
 
 from bot.alerts.notifier import AlertNotifier, NoAlerts
 from bot.settings import Settings
+from bot.upgrade.sales_email import SalesMailer
 from handlers.slack_clients import SlackClients
 from handlers.work_slots import WorkSlots
 from handlers.workspace import WorkspaceAdmins, workspace_admins_cache
@@ -32,6 +34,8 @@ class Services:
     work_slots: WorkSlots = field(default_factory=lambda: WorkSlots(10))
     """How many listeners work at once after acking (`LISTENER_CONCURRENCY`)."""
     workspace_admins: WorkspaceAdmins = field(default_factory=workspace_admins_cache)
+    sales_mailer: SalesMailer | None = None
+    """Emails each upgrade request to Sales (`SALES_EMAIL`, `SMTP_URL`); None: requests are not emailed."""
 
     @classmethod
     def build(
@@ -53,6 +57,7 @@ class Services:
             alerts=alerts(store, slack) if alerts is not None else NoAlerts(),
             clock=clock,
             work_slots=WorkSlots(settings.listener_concurrency),
+            sales_mailer=SalesMailer.from_settings(settings),
         )
 
     @property

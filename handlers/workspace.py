@@ -37,14 +37,21 @@ class SlackUser:
     team_id: str | None
     enterprise_id: str | None
     admin: bool
+    name: str | None = None
+    """Their full name (else display name), for where a mention does not render: the email to Sales."""
 
     @classmethod
     def of(cls, user: Mapping[str, Any]) -> SlackUser:
         grid = user.get("enterprise_user")
         grid = grid if isinstance(grid, Mapping) else {}
+        profile = user.get("profile")
+        profile = profile if isinstance(profile, Mapping) else {}
         return cls(
             team_id=_text(user.get("team_id")),
             enterprise_id=_text(grid.get("enterprise_id")),
+            name=_text(user.get("real_name"))
+            or _text(profile.get("real_name"))
+            or _text(profile.get("display_name")),
             admin=bool(
                 user.get("is_admin")
                 or user.get("is_owner")

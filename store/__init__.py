@@ -1,53 +1,28 @@
 """Persistence: SQLAlchemy models, Alembic migrations, repositories returning domain objects.
 
-Nothing here knows about Slack.
+Nothing here knows about Slack. `Store` and `Database` load on first use, so a light part of the package
+(`store.urls`, say) can be imported without SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from store.accounts import AccountRepository
-from store.admins import AdminRepository
-from store.alerts import AlertRepository
-from store.audit import AuditRepository
-from store.cache import HotReads
-from store.company import CompanyRepository
-from store.db import Database
-from store.events import HandledEventRepository
-from store.home import HomeStateRepository
-from store.idempotency import IdempotencyRepository
-from store.link_codes import LinkCodeRepository
-from store.rates import RateRepository
-from store.upgrades import UpgradeRepository
-from store.usage import UsageRepository
-from store.workspaces import WorkspaceRepository
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.db import Database
+    from store.repositories import Store
 
 
-class Store:
-    """The repositories over one database."""
+def __getattr__(name: str) -> object:
+    if name == "Store":
+        from store.repositories import Store
 
-    def __init__(self, db: Database, hot_reads: HotReads | None = None) -> None:
-        self.db = db
-        self.hot_reads = hot_reads or HotReads()
-        self.accounts = AccountRepository(db)
-        self.workspaces = WorkspaceRepository(db, self.hot_reads)
-        self.admins = AdminRepository(db, self.hot_reads)
-        self.usage = UsageRepository(db)
-        self.audit = AuditRepository(db)
-        self.company = CompanyRepository(db)
-        self.home = HomeStateRepository(db)
-        self.upgrades = UpgradeRepository(db)
-        self.link_codes = LinkCodeRepository(db, self.hot_reads)
-        self.handled_events = HandledEventRepository(db)
-        self.rates = RateRepository(db)
-        self.idempotency = IdempotencyRepository(db)
-        self.alerts = AlertRepository(db)
+        return Store
+    if name == "Database":
+        from store.db import Database
 
-    @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(Database.from_url(url))
-
-    async def close(self) -> None:
-        await self.db.dispose()
+        return Database
+    raise AttributeError(f"module 'store' has no attribute {name!r}")
 
 
 __all__ = ["Database", "Store"]

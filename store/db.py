@@ -17,24 +17,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from store.errors import StoreUnavailable
+from store.errors import DatabaseMissing, StoreUnavailable
+from store.urls import normalize_database_url
 
 # Connection-level failures: the database is down or unreachable, not a bug in a query.
 READ_ONLY = "myplan_read_only"
 _OUTAGE_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+# The server answers, but the database is not there: a setup step was missed, retrying will not help.
+POSTGRES_NO_SUCH_DATABASE = "3D000"  # invalid_catalog_name
+SQLITE_CANNOT_OPEN = "unable to open database file"
 
 # The session of the enclosing `Database.transaction()` block, if any, with the database it belongs to.
 _ambient: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("store_transaction", default=None)
-
-
-def normalize_database_url(url: str) -> str:
-    """Accept Heroku-style `postgres://` and plain `postgresql://` URLs, using the async drivers."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    if url.startswith("sqlite://"):
-        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
-    return url
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -88,8 +82,16 @@ def outages_as_unavailable() -> Iterator[None]:
     try:
         yield
     except _OUTAGE_ERRORS as error:
+        if SQLITE_CANNOT_OPEN in str(error):
+            raise DatabaseMissing(
+                "SQLite cannot open the database file: create its folder, or point DATABASE_URL elsewhere"
+            ) from error
         raise StoreUnavailable(_first_line(error)) from error
     except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == POSTGRES_NO_SUCH_DATABASE:
+            raise DatabaseMissing(
+                f"{_first_line(error.orig or error)}: create it (createdb NAME), then run myplan db upgrade"
+            ) from error
         if error.connection_invalidated:
             raise StoreUnavailable("database connection lost") from error
         raise

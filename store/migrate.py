@@ -14,14 +14,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.db import create_engine, normalize_database_url, outages_as_unavailable
+from store.db import create_engine, outages_as_unavailable
+from store.errors import SchemaNotCurrent
+from store.urls import normalize_database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIX = "run myplan db upgrade"
-
-
-class SchemaNotCurrent(Exception):
-    """The database's schema is not the one the code needs (never migrated, or behind); says which."""
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -28,7 +28,7 @@ from store.domain.rates import (
     RateTableInfo,
     diff_tables,
 )
-from store.errors import NotFound, StoreError
+from store.errors import ImportConflict, NotFound
 from store.tables import (
     AccountRow,
     CompanyInfoRow,
@@ -39,10 +39,6 @@ from store.tables import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class ImportConflict(StoreError):
-    """Another import created the same version at the same moment; running it again will work."""
 
 
 def _info(row: RateTableRow) -> RateTableInfo:

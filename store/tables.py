@@ -210,6 +210,12 @@ class UpgradeRequestRow(Base):
     sales_channel: Mapped[str | None] = mapped_column(String(32))
     sales_ts: Mapped[str | None] = mapped_column(String(32))
     delivery_error: Mapped[str | None] = mapped_column(String(100))
+    # The email to Sales (SALES_EMAIL): null when the request was not emailed.
+    email_status: Mapped[str | None] = mapped_column(String(16))
+    email_to: Mapped[str | None] = mapped_column(String(254))
+    email_at: Mapped[datetime | None]
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    email_error: Mapped[str | None] = mapped_column(String(200))
 
 
 class LinkCodeRow(Base):

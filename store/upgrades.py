@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.audit import add_audit
 from store.clock import utcnow
 from store.db import Database
-from store.domain.upgrades import Delivery, UpgradeDraft, UpgradeRequest, UpgradeStatus
+from store.domain.upgrades import (
+    MAX_EMAIL_ERROR_CHARS,
+    Delivery,
+    EmailStatus,
+    UpgradeDraft,
+    UpgradeRequest,
+    UpgradeStatus,
+)
 from store.errors import NotFound
 from store.tables import UpgradeRequestRow
 
@@ -125,6 +132,30 @@ class UpgradeRepository:
             row.sales_ts = ts
             row.delivery_error = error[:100] if error else None
             row.updated_at = now or utcnow()
+            return _domain(row)
+
+    async def record_email(
+        self,
+        account_id: str,
+        request_id: str,
+        status: EmailStatus,
+        *,
+        to: str,
+        attempts: int = 0,
+        error: str | None = None,
+        now: datetime | None = None,
+    ) -> UpgradeRequest:
+        """Record where the request's email to Sales stands: SENDING before the first attempt (so a process
+        that dies while sending leaves a trace), then its outcome, with the attempts made and the last error."""
+        now = now or utcnow()
+        async with self._db.session() as session:
+            row = await _row(session, account_id, request_id)
+            row.email_status = status.value
+            row.email_to = to
+            row.email_at = now
+            row.email_attempts = attempts
+            row.email_error = error[:MAX_EMAIL_ERROR_CHARS] if error else None
+            row.updated_at = now
             return _domain(row)
 
     async def advance(

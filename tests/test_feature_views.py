@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.devtools.blockkit import validate_message, validate_view
+from bot.upgrade.summary import high_figures
 from handlers.home import HomeTab, home_view
 from handlers.payloads import ViewState
 from handlers.plan.features import (
@@ -31,15 +32,15 @@ from handlers.upgrade.form import (
 )
 from handlers.upgrade.ids import Action as UpgradeAction
 from handlers.upgrade.ids import Block as UpgradeBlock
-from handlers.upgrade.sales import RequestRef, high_figures, sales_message
-from handlers.upgrade.views import delivery_message, upgrade_modal
+from handlers.upgrade.sales import RequestRef, sales_message
+from handlers.upgrade.views import delivery_message, emailed_message, upgrade_modal
 from store.domain.plan import (
     Feature,
     FeatureKey,
     FeatureStatus,
     PlanSnapshot,
 )
-from store.domain.upgrades import Delivery, Evidence, UpgradeKind, UpgradeRequest, UpgradeStatus
+from store.domain.upgrades import Delivery, EmailStatus, Evidence, UpgradeKind, UpgradeRequest, UpgradeStatus
 from tests.support.blocks import action_ids, buttons
 from tests.support.clock import DEMO_NOW
 from tests.support.plans import demo_plan
@@ -309,6 +310,51 @@ def test_the_sales_buttons_follow_the_status() -> None:
 )
 def test_the_requester_is_told_how_delivery_went(delivery: Delivery, error: str | None, says: str) -> None:
     message = delivery_message(request(delivery=delivery, delivery_error=error))
+    assert says in message.text
+    assert "More voice call minutes: 2,000 minutes" in message.text
+
+
+@pytest.mark.parametrize(
+    ("delivery", "error", "email", "slack_unconfirmed", "says"),
+    [
+        (Delivery.DELIVERED, None, EmailStatus.SENT, False, "is with the Sales team in Slack and by email"),
+        (Delivery.DELIVERED, None, EmailStatus.FAILED, False, "in Slack (the email copy could not be sent)"),
+        (Delivery.NO_CHANNEL, None, EmailStatus.SENT, False, "was emailed to the Sales team, with your plan"),
+        (
+            Delivery.FAILED,
+            "not_in_channel",
+            EmailStatus.SENT,
+            False,
+            "attached; the post to the Sales channel failed (Slack said `not_in_channel`).",
+        ),
+        (
+            Delivery.FAILED,
+            "unconfirmed: TimeoutError",
+            EmailStatus.SENT,
+            True,
+            "attached; Slack did not confirm the post to the Sales channel.",
+        ),
+        (
+            Delivery.NO_CHANNEL,
+            None,
+            EmailStatus.FAILED,
+            False,
+            "*Sales could not be reached*: no sales channel is set up for My Plan, and it could not be emailed",
+        ),
+        (
+            Delivery.FAILED,
+            "unconfirmed: TimeoutError",
+            EmailStatus.UNCONFIRMED,
+            True,
+            "*Sales may not have it*: Slack did not confirm the post to the Sales channel, and the mail server",
+        ),
+    ],
+)
+def test_the_requester_is_told_where_an_emailed_request_reached_sales(
+    delivery: Delivery, error: str | None, email: EmailStatus, slack_unconfirmed: bool, says: str
+) -> None:
+    emailed = request(delivery=delivery, delivery_error=error, email_status=email)
+    message = emailed_message(emailed, slack_unconfirmed=slack_unconfirmed)
     assert says in message.text
     assert "More voice call minutes: 2,000 minutes" in message.text
 

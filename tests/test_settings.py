@@ -36,6 +36,38 @@ def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, variable: str, 
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SALES_CHANNEL", "#sales", "SALES_CHANNEL: must be a channel id such as C0123ABCD, not its name"),
+        ("SALES_TEAM_ID", "acme", "SALES_TEAM_ID: must be a workspace id such as T0123ABCD"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL: must be one of debug, info, warning, error"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL: must be a sqlite:// or postgres:// URL"),
+    ],
+)
+def test_a_bad_setting_says_what_it_must_be(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value).startswith(said)
+
+
+def test_a_sales_workspace_needs_the_oauth_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SALES_TEAM_ID", "T0VENDOR")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(
+        SettingsError, match=r"^SALES_TEAM_ID is set but the app is installed into one workspace"
+    ):
+        load_settings()
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "secret")
+    assert load_settings().sales_team_id == "T0VENDOR"
+
+
 def test_env_example_lists_every_setting() -> None:
     from pathlib import Path
 

@@ -33,7 +33,7 @@ from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, PlanSnapshot
 from store.domain.rates import RateImport
-from store.rates import ImportConflict
+from store.errors import ImportConflict
 from store.usage import Reading
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,6 @@ import click
 
 from bot.cli import accounts, common, rates, service
 from bot.cli.common import cli
-from bot.settings import SettingsError
-from store.errors import NotFound, StoreUnavailable
-from store.migrate import SchemaNotCurrent
-from store.rates import ImportConflict
 
 __all__ = ["accounts", "cli", "main", "rates", "service"]
 
@@ -43,16 +39,28 @@ def _main() -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Abort:
         sys.exit(1)
-    except SettingsError as error:
-        sys.exit(f"myplan: configuration error: {error}")
-    except StoreUnavailable as error:
-        sys.exit(
-            f"myplan: database unavailable: {error} (check DATABASE_URL, that the database is running, "
-            "and for SQLite that the folder exists)"
+    except Exception as error:
+        sys.exit(one_line(error))
+
+
+def one_line(error: Exception) -> str:
+    """What a failure says on its one line: the cause and the fix. The error classes are imported here,
+    not at start-up: whichever was raised is loaded already."""
+    from bot.settings import SettingsError
+    from store.errors import DatabaseMissing, ImportConflict, NotFound, SchemaNotCurrent, StoreUnavailable
+
+    if isinstance(error, SettingsError):
+        return f"myplan: configuration error: {error}"
+    if isinstance(error, DatabaseMissing):
+        return f"myplan: database missing: {error}"
+    if isinstance(error, StoreUnavailable):
+        return (
+            f"myplan: database unreachable: {error} (check DATABASE_URL and that the database server is "
+            "running)"
         )
-    except NotFound as error:
-        sys.exit(f"myplan: not found: {error}")
-    except (SchemaNotCurrent, ImportConflict) as error:
-        sys.exit(f"myplan: {error}")
-    except Exception as error:  # a bug: still one line (with --verbose, the traceback)
-        sys.exit(f"myplan: unexpected error: {type(error).__name__}: {error} (--verbose shows the traceback)")
+    if isinstance(error, NotFound):
+        return f"myplan: not found: {error}"
+    if isinstance(error, (SchemaNotCurrent, ImportConflict)):
+        return f"myplan: {error}"
+    # A bug: still one line (with --verbose, the traceback).
+    return f"myplan: unexpected error: {type(error).__name__}: {error} (--verbose shows the traceback)"

@@ -7,18 +7,17 @@ the same models with the same wording; one bad account imports none. `accounts s
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
-from pydantic import ValidationError
 
-from bot.api.errors import ApiError, from_validation_error
-from bot.api.models import AccountPath
-from bot.api.routes import with_valid_company
 from bot.cli.common import ACCOUNT, TEAM, USER, cli, with_store
-from store import Store
-from store.domain.account import AccountDocument
 from store.errors import NotFound
+
+if TYPE_CHECKING:
+    from bot.api.errors import ApiError
+    from store import Store
+    from store.domain.account import AccountDocument
 
 NOT_AN_OBJECT = "must be a JSON object with account_id and the account's fields"
 
@@ -117,6 +116,14 @@ def _read_account_file(file: BinaryIO) -> list[tuple[str, AccountDocument]]:
 
 def _check_account(item: Any, number: int) -> tuple[str, AccountDocument] | list[str]:
     """The account's id and document, or its problems (each naming the account and the field)."""
+    # The ingest API's own models and wording, loaded only when a file is imported.
+    from pydantic import ValidationError
+
+    from bot.api.errors import ApiError, from_validation_error
+    from bot.api.models import AccountPath
+    from bot.api.routes import with_valid_company
+    from store.domain.account import AccountDocument
+
     if not isinstance(item, dict):
         return [f"account #{number}: {NOT_AN_OBJECT}"]
     body = {key: value for key, value in item.items() if key != "account_id"}

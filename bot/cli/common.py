@@ -1,8 +1,11 @@
-"""What every `myplan` command shares: the group, the settings, a store per command, checked arguments."""
+"""What every `myplan` command shares: the group, the settings, a store per command, checked arguments.
+
+Only click is imported up front: the settings (pydantic), the store (SQLAlchemy) and Slack load when a
+command needs them, so `myplan --help` and a command's `--help` start at once (bench/cli_start.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
@@ -11,9 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.core import bounds
-from bot.settings import Settings, load_settings, require
-from store import Store
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 T = TypeVar("T")
 
@@ -22,13 +24,24 @@ VERBOSE = False
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
 def settings_from(ctx: click.Context) -> Settings:
-    settings = ctx.obj
-    assert isinstance(settings, Settings)
-    return settings
+    """The settings, read (and logging set up) on first use: `--help` needs neither."""
+    from bot.settings import Settings, load_settings
+
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = load_settings()
+        logging.basicConfig(
+            level=root.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # Alembic narrates each migration at INFO; `db upgrade` says in one line what it applied.
+        logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    return root.obj
 
 
 def with_store(func: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -37,6 +50,8 @@ def with_store(func: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
     @click.pass_context
     @wraps(func)
     def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> None:
+        from store import Store
+
         async def body() -> None:
             store = Store.from_url(settings_from(ctx).database_url)
             try:
@@ -56,18 +71,21 @@ else:  # generic only from click 8.2 on
 
 
 class Bounded(_ParamType):
-    """A command-line value checked against its bounds (`bot.core.bounds`), as the ingest API checks it."""
+    """A command-line value checked against its bounds, as the ingest API checks it: `kind` names one of
+    `bot.core.bounds`' types (loaded when a value is checked, not when the command line is built)."""
 
-    def __init__(self, kind: Any, name: str, *, convert: Callable[[str], object] = str) -> None:
+    def __init__(self, kind: str, name: str, *, convert: Callable[[str], object] = str) -> None:
         self.kind = kind
         self.name = name
         self._convert = convert
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from bot.core import bounds
+
         if not isinstance(value, str):
             return value
         try:
-            return bounds.check(self.kind, self._convert(value))
+            return bounds.check(getattr(bounds, self.kind), self._convert(value))
         except (bounds.OutOfBounds, ValueError) as error:
             self.fail(f"{value!r} is not a valid {self.name}: {error}", param, ctx)
 
@@ -79,26 +97,21 @@ def _date(text: str) -> date:
         raise ValueError("use YYYY-MM-DD") from None
 
 
-ACCOUNT = Bounded(bounds.AccountId, "account id")
-TEAM = Bounded(bounds.TeamId, "Slack workspace (team) id")
-USER = Bounded(bounds.UserId, "Slack user id")
-LABEL = Bounded(bounds.Label, "label")
-DATE = Bounded(bounds.BoundedDate, "date", convert=_date)
+ACCOUNT = Bounded("AccountId", "account id")
+TEAM = Bounded("TeamId", "Slack workspace (team) id")
+USER = Bounded("UserId", "Slack user id")
+LABEL = Bounded("Label", "label")
+DATE = Bounded("BoundedDate", "date", convert=_date)
+VERSION = Bounded("Count", "version number", convert=int)
 
 
 @click.group()
 @click.option("--verbose", is_flag=True, help="On a failure, show the traceback too.")
 @click.version_option(package_name="myplan-for-slack", message="myplan %(version)s")
-@click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(verbose: bool) -> None:
     """My Plan for Slack: your contact-centre subscription plan in Slack."""
     global VERBOSE
     VERBOSE = verbose
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    ctx.obj = settings
 
 
 def require_migrated(settings: Settings) -> None:
@@ -110,5 +123,7 @@ def require_migrated(settings: Settings) -> None:
 
 def require_slack_credentials(settings: Settings) -> None:
     """The notifier posts with the single bot token, or with each workspace's OAuth installation."""
+    from bot.settings import require
+
     if not settings.oauth_enabled:
         require(settings, "slack_bot_token")

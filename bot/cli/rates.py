@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from bot.cli.common import DATE, LABEL, cli, settings_from, with_store
-from bot.core import bounds
-from store import Store
-from store.domain.rates import RateRow
+from bot.cli.common import DATE, LABEL, VERSION, cli, settings_from, with_store
+
+if TYPE_CHECKING:
+    from store import Store
+    from store.domain.rates import RateRow
 
 
 def _read_rate_file(file: BinaryIO) -> list[RateRow]:
@@ -37,6 +38,8 @@ def _read_rate_file(file: BinaryIO) -> list[RateRow]:
 
 def _label_of(file: BinaryIO) -> str:
     """The file's name as the version's label, unless it cannot be one (a line break in it, say)."""
+    from bot.core import bounds
+
     name = Path(file.name).name[: bounds.MAX_LABEL]
     try:
         return str(bounds.check(bounds.Label, name))
@@ -117,7 +120,7 @@ async def import_rates_command(
 @click.option(
     "--version",
     "version",
-    type=click.IntRange(1, bounds.MAX_COUNT),
+    type=VERSION,
     default=None,
     help="An older version (default: the current).",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,9 +17,10 @@ from bot.cli.common import (
     settings_from,
     with_store,
 )
-from bot.settings import Settings
-from store import Store
-from store.migrate import head_revision, upgrade_url
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from store import Store
 
 
 @cli.command()
@@ -74,6 +76,8 @@ def alerts_run(ctx: click.Context, dry_run: bool) -> None:
 
 
 async def _failing_accounts(settings: Settings) -> list[str]:
+    from store import Store
+
     store = Store.from_url(settings.database_url)
     try:
         return [failure.account_id for failure in await store.alerts.failing_accounts()]
@@ -112,6 +116,8 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply the Alembic migrations to DATABASE_URL."""
+    from store.migrate import head_revision, upgrade_url
+
     applied = run(upgrade_url(settings_from(ctx).database_url))
     head = head_revision()
     if applied:

@@ -1,4 +1,4 @@
-"""Usage maths shared by every view and by alerting: percentages, levels, bars."""
+"""Usage maths shared by every view, alerting and email: percentages, levels, bars, quantities, money."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 WARNING_PERCENT = Decimal(80)
 BAR_WIDTH = 10
+CENT = Decimal("0.01")
 
 
 def percent_used(used: Decimal | int, available: Decimal | int | None) -> Decimal | None:
@@ -40,3 +41,8 @@ def quantity(value: Decimal | int) -> str:
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value.normalize():,f}"
+
+
+def money(amount: Decimal, currency: str = "USD") -> str:
+    """Rounded half-up to the cent, as invoices are (format() alone would round half-even)."""
+    return f"{currency} {amount.quantize(CENT, rounding=ROUND_HALF_UP):,}"

@@ -11,6 +11,10 @@ A request is stored before Sales hears of it, and its delivery recorded after, s
 that is missing or refuses the post loses nothing: the request stays, marked undelivered, and the
 requester is told.
 
+With `SALES_EMAIL` and `SMTP_URL` set, every request is also emailed to Sales after the Slack post is
+settled, whatever came of it (or only emailed, where no sales channel applies); the email's outcome is
+recorded on the request (`email_status`) and the requester is told where the request reached Sales.
+
 The post is made once: the client re-sends nothing but a 429'd call (Slack sometimes stores a message and
 still answers 5xx). When its outcome is unknown (a 5xx, a timeout, a dropped connection) the sales channel's
 newest messages are read once for the request id in their metadata: found, it was delivered; not there, it
@@ -37,7 +41,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import NotFoundHere, NotSalesWorkspace
-from bot.plan.usage import is_high, percent_used, whole_percent
+from bot.plan.usage import percent_used, whole_percent
+from bot.upgrade.sales_email import SalesMailer
+from bot.upgrade.summary import high_figures, request_title, wanted
 from handlers.interaction import Interaction
 from handlers.messages import (
     Message,
@@ -57,15 +63,15 @@ from handlers.upgrade.views import (
     already_message,
     delivery_message,
     duplicate_message,
+    emailed_message,
     progress_message,
     unconfirmed_message,
-    wanted,
 )
 from store.domain.upgrades import (
     Delivery,
+    EmailStatus,
     Evidence,
     UpgradeDraft,
-    UpgradeKind,
     UpgradeRequest,
     UpgradeStatus,
     UsageFigure,
@@ -87,7 +93,7 @@ NOT_INSTALLED: Final = "app_not_installed_in_sales_workspace"
 def sales_message(request: UpgradeRequest) -> Message:
     """The post in the sales channel: who wants what, with the plan and usage as evidence."""
     evidence = request.evidence
-    title = "Add-on request" if request.kind == UpgradeKind.FEATURE else "Upgrade request"
+    title = request_title(request)
     facts = [
         f"*Account*\n{evidence.company_name} (`{request.account_id}`)",
         f"*Workspace*\n`{request.team_id}`",
@@ -143,15 +149,6 @@ def usage_evidence(evidence: Evidence) -> str:
     if evidence.features:
         lines += ["*Feature usage*", *(_figure_line(f) for f in evidence.features)]
     return "\n".join(lines)
-
-
-def high_figures(evidence: Evidence) -> list[UsageFigure]:
-    """Every allowance or feature at or above the 80% warning level."""
-    return [
-        f
-        for f in (*evidence.allowances, *evidence.features)
-        if f.limit is not None and is_high(percent_used(f.used, f.limit))
-    ]
 
 
 def high_usage_text(evidence: Evidence) -> str:
@@ -221,11 +218,47 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
         await interaction.tell(request.requested_by, duplicate_message(request))
         return
     request = await _deliver(interaction, request, plan.account.sales_channel)
+    if (mailer := interaction.services.sales_mailer) is not None:
+        request = await _email(interaction, mailer, request)
     unconfirmed = request.delivery == Delivery.FAILED and (request.delivery_error or "").startswith(
         UNCONFIRMED
     )
-    told = unconfirmed_message(request) if unconfirmed else delivery_message(request)
+    if request.email_status is not None:
+        told = emailed_message(request, slack_unconfirmed=unconfirmed)
+    else:
+        told = unconfirmed_message(request) if unconfirmed else delivery_message(request)
     await interaction.tell(request.requested_by, told)
+
+
+async def _email(
+    interaction: Interaction[UpgradeForm], mailer: SalesMailer, request: UpgradeRequest
+) -> UpgradeRequest:
+    """Email the stored request to Sales too, after Slack (so the email says whether it is there), and
+    record how that went. Whatever the server does, the request stays; see bot/upgrade/sales_email.py."""
+    upgrades = interaction.store.upgrades
+    message = mailer.message(
+        request, requester_name=await _requester_name(interaction), now=interaction.services.clock()
+    )
+    await upgrades.record_email(request.account_id, request.id, EmailStatus.SENDING, to=mailer.to)
+    outcome = await mailer.send(message)
+    return await upgrades.record_email(
+        request.account_id,
+        request.id,
+        outcome.status,
+        to=mailer.to,
+        attempts=outcome.attempts,
+        error=outcome.error,
+    )
+
+
+async def _requester_name(interaction: Interaction[UpgradeForm]) -> str | None:
+    """The requester's name for the email (a mention renders only in Slack); None when Slack cannot say,
+    and the email names their user id alone."""
+    try:
+        return (await interaction.workspace.slack_user(interaction.user_id)).name
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+        log.info("no name for %s in the sales email: %r", interaction.user_id, error)
+        return None
 
 
 async def _sales_client(interaction: Interaction[Any]) -> AsyncWebClient | None:
@@ -245,7 +278,8 @@ async def _deliver(
     upgrades = interaction.store.upgrades
     channel = account_channel or interaction.settings.sales_channel
     if channel is None:
-        log.warning("upgrade request %s not posted: SALES_CHANNEL is not set", request.id)
+        if interaction.services.sales_mailer is None:
+            log.warning("upgrade request %s not posted: SALES_CHANNEL is not set", request.id)
         return await upgrades.record_delivery(request.account_id, request.id, Delivery.NO_CHANNEL)
     try:
         client = await _sales_client(interaction)

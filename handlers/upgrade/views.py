@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.plan.usage import quantity
+from bot.upgrade.summary import wanted
 from handlers.messages import Message, plain, truncate
 from handlers.upgrade.form import UpgradeForm, UpgradeModalMetadata, locked_features
 from handlers.upgrade.ids import Action, Callback
@@ -24,6 +25,7 @@ from store.domain.upgrades import (
     MAX_NOTE_CHARS,
     MAX_QUANTITY,
     Delivery,
+    EmailStatus,
     UpgradeKind,
     UpgradeRequest,
     UpgradeStatus,
@@ -142,15 +144,6 @@ def _note_input(form: UpgradeForm) -> InputBlock:
 # ---------------------------------------------------------------------------- what the requester hears
 
 
-def wanted(request: UpgradeRequest) -> str:
-    """What was asked for, in a few words: "More voice call minutes: 2,000 minutes"."""
-    if request.kind == UpgradeKind.FEATURE and request.feature_name:
-        return f"Add-on: {request.feature_name}"
-    if request.quantity is not None:
-        return f"{request.kind.label}: {quantity(request.quantity)} {request.kind.unit}"
-    return request.kind.label
-
-
 def delivery_message(request: UpgradeRequest) -> Message:
     """What the requester is told once the request is stored and (perhaps) posted to Sales."""
     what = f"*{wanted(request)}* (`{request.id}`)"
@@ -208,5 +201,49 @@ def unconfirmed_message(request: UpgradeRequest) -> Message:
         "reached the Sales channel*, and the channel could not be checked just now: it may be there or not. "
         "It is marked undelivered, so nothing is lost; if Sales do not pick it up, contact your account "
         f"manager and quote `{request.id}`.",
+        ":warning:",
+    )
+
+
+def emailed_message(request: UpgradeRequest, *, slack_unconfirmed: bool = False) -> Message:
+    """The requester's DM when the request was emailed to Sales too (`SALES_EMAIL`): where it reached them.
+    `slack_unconfirmed`: Slack gave no answer to the sales post and the channel could not be checked."""
+    what = f"*{wanted(request)}* (`{request.id}`)"
+    emailed = request.email_status == EmailStatus.SENT
+    if request.delivery == Delivery.DELIVERED:
+        how = {
+            EmailStatus.SENT: "in Slack and by email",
+            EmailStatus.UNCONFIRMED: "in Slack (the mail server did not confirm the email copy)",
+        }.get(request.email_status or EmailStatus.FAILED, "in Slack (the email copy could not be sent)")
+        return plain(
+            f"Your request {what} is with the Sales team {how}, with your plan and usage attached. "
+            "You'll get a message here when they pick it up.",
+            ":outbox_tray:",
+        )
+    if request.delivery == Delivery.NO_CHANNEL:
+        slack = "no sales channel is set up for My Plan"
+    elif slack_unconfirmed:
+        slack = "Slack did not confirm the post to the Sales channel"
+    else:
+        said = f" (Slack said `{request.delivery_error}`)" if request.delivery_error else ""
+        slack = f"the post to the Sales channel failed{said}"
+    if emailed:
+        also = "." if request.delivery == Delivery.NO_CHANNEL else f"; {slack}."
+        return plain(
+            f"Your request {what} was emailed to the Sales team, with your plan and usage attached{also} "
+            f"Quote `{request.id}` if you follow it up with your account manager.",
+            ":outbox_tray:",
+        )
+    if request.email_status == EmailStatus.UNCONFIRMED:
+        return plain(
+            f"Your request {what} is saved, but *Sales may not have it*: {slack}, and the mail server did "
+            "not confirm the email. It is marked undelivered; if Sales do not pick it up, contact your "
+            f"account manager and quote `{request.id}`.",
+            ":warning:",
+        )
+    return plain(
+        f"Your request {what} is saved, but *Sales could not be reached*: {slack}, and it could not be "
+        "emailed either. It is marked undelivered; please contact your account manager directly and quote "
+        f"`{request.id}`.",
         ":warning:",
     )

@@ -72,6 +72,18 @@ class Delivery(StrEnum):
     FAILED = "failed"  # Slack refused the post (channel missing, bot not in it…)
 
 
+class EmailStatus(StrEnum):
+    """Whether the request's email reached Sales' SMTP server (`SALES_EMAIL`); None: not emailed."""
+
+    SENDING = "sending"  # recorded before the first attempt: left so, the process died while sending
+    SENT = "sent"  # the server took it (250 after the message)
+    FAILED = "failed"  # never taken: refused for good (5xx), or still failing after the retries
+    UNCONFIRMED = "unconfirmed"  # the message went out but no answer came back: it may have arrived
+
+
+MAX_EMAIL_ERROR_CHARS = 200
+
+
 class UsageFigure(Frozen):
     """One line of evidence: an allowance, the staff licences, or a feature's usage."""
 
@@ -157,6 +169,12 @@ class UpgradeRequest(UpgradeDraft):
     sales_channel: str | None = None
     sales_ts: str | None = None
     delivery_error: str | None = None
+    email_status: EmailStatus | None = None
+    email_to: str | None = None
+    email_at: datetime | None = None
+    """When the email outcome was recorded (for SENT: when the server took it)."""
+    email_attempts: int = 0
+    email_error: str | None = None
 
     @property
     def feature_name(self) -> str | None:
