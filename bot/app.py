@@ -28,6 +28,7 @@ from handlers.company import listeners as company
 from handlers.errors import handle_error
 from handlers.event_dedupe import Replays
 from handlers.installation import listeners as installation
+from handlers.licences import listeners as licences
 from handlers.linking import listeners as linking
 from handlers.plan import listeners as plan
 from handlers.rates import listeners as rates
@@ -48,7 +49,7 @@ __all__ = ["SlackApp", "build_client", "create_app"]
 
 log = logging.getLogger(__name__)
 
-CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, installation)
+CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, licences, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 

@@ -1,4 +1,5 @@
-"""`myplan worker` (the notifier) and `myplan alerts run`: quota alerts outside the web process."""
+"""`myplan worker` (the notifier) and `myplan alerts run`: quota alerts, licence notices and weekly digests
+outside the web process."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from bot.settings import Settings
 from handlers.alerts.delivery import AlertTuning, DeliveryReport
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import alert_text
+from handlers.digest.service import DigestService
+from handlers.licences.notices import LicenceNotices
+from handlers.slack_clients import SlackClients
 from store import Store
 from store.domain.alerts import Alert, AlertKind
 
@@ -26,17 +30,26 @@ async def run_worker(
     """Evaluate every account every `evaluate_every` seconds and deliver due alerts every
     `deliver_every` seconds, until SIGTERM or SIGINT; an alert cut off mid-post is taken over by
     the next worker once its lease runs out. `tuning` replaces the outbox's defaults (leases, timeouts,
-    the history budget: bench.soak shortens them; every process on one database should share them)."""
+    the history budget: bench.soak shortens them; every process on one database should share them).
+    Licence hygiene notices and weekly digests are sent on the evaluation pass's schedule, with the same
+    clock."""
     store = Store.from_url(settings.database_url)
     session = aiohttp.ClientSession()
     alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
+    clients = SlackClients.for_settings(settings, store, session)
+    licences = LicenceNotices(store, clients.client_for_team, settings.dashboard_link, clock=alerts.clock)
+    digests = DigestService(store, clients.client_for_team, clock=alerts.clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     log.info("worker started: evaluating every %ss, delivering every %ss", evaluate_every, deliver_every)
     try:
-        await alerts.run(stop, evaluate_every=evaluate_every, deliver_every=deliver_every)
+        await asyncio.gather(
+            alerts.run(stop, evaluate_every=evaluate_every, deliver_every=deliver_every),
+            licences.run(stop, every=evaluate_every),
+            digests.run(stop, every=evaluate_every),
+        )
     finally:
         await alerts.close()
         await store.close()

@@ -38,9 +38,14 @@ class PlanCommands:
 
     def __init__(self) -> None:
         self._routes: dict[str, Subcommand] = {}
+        self._follow_ups: dict[str, list[Work[str]]] = {}
 
     def add(self, subcommand: Subcommand) -> None:
         self._routes[subcommand.name] = subcommand
+
+    def add_follow_up(self, name: str, work: Work[str]) -> None:
+        """Run `work` after the subcommand `name` has answered (another capability's own reply to it)."""
+        self._follow_ups.setdefault(name, []).append(work)
 
     async def show_help(self, interaction: Interaction[str]) -> None:
         await interaction.reply(self.help())
@@ -56,6 +61,8 @@ class PlanCommands:
             if route is None:
                 raise UnknownSubcommand(name)
             await route.run(interaction.with_value(rest.strip()))
+            for follow_up in self._follow_ups.get(route.name, []):
+                await follow_up(interaction.with_value(rest.strip()))
         except UnknownSubcommand as unknown:
             await interaction.reply(self.help(unknown=unknown.typed or None))
 

@@ -51,6 +51,11 @@ class Routes:
         """`/plan NAME …`; the work gets the text after NAME. `name=DEFAULT` is `/plan` alone."""
         self.commands.add(Subcommand(name, usage, summary, work))
 
+    def follow_up(self, name: str, work: Work[str]) -> None:
+        """A second reply to `/plan NAME`, after the subcommand's own: how a capability adds its part to
+        another's subcommand (licence hygiene after `/plan usage`)."""
+        self.commands.add_follow_up(name, work)
+
     def action(
         self, matcher: Matcher, work: Work[Any], *, value: type[Payload] | None = None, again: str = ""
     ) -> None:

@@ -95,6 +95,7 @@ class AccountRepository:
                 next_payment_date=subscription.next_payment_date,
                 staff_licences_purchased=subscription.staff_licences_purchased,
                 staff_licences_assigned=subscription.staff_licences_assigned,
+                licence_price=subscription.licence_price,
                 voip_rate_per_min=account.voip_rate_per_min,
                 allowances={
                     Meter(row.meter): AllowanceDoc.model_construct(available=row.available, used=row.used)
@@ -218,6 +219,7 @@ async def _upsert_subscription(
     row.next_payment_date = doc.next_payment_date
     row.staff_licences_purchased = doc.staff_licences_purchased
     row.staff_licences_assigned = doc.staff_licences_assigned
+    row.licence_price = doc.licence_price
     row.staff_licences_at = as_of
     session.add(row)
 

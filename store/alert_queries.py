@@ -26,6 +26,7 @@ from store.domain.alerts import (
     AlertStatus,
     ForecastCandidate,
     ReadingStats,
+    Resolution,
 )
 from store.domain.bounds import EARLIEST, EARLIEST_DATE, LATEST, LATEST_DATE
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, FeatureStatus, Meter
@@ -418,6 +419,8 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
             or_(other.status.in_(_IN_FLIGHT), and_(other.threshold >= EXHAUSTED, other.status.in_(_LIVE))),
         ),
     )
+    # An alert that may already be in Slack is looked up, never superseded unseen.
+    superseded: ColumnElement[Any] = and_(overtaken, al.may_be_posted.is_(False))
     pending_due = and_(
         al.status == AlertStatus.PENDING.value,
         al.next_attempt_at <= now,
@@ -429,9 +432,9 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
     )
     lease_over = and_(al.status == AlertStatus.SENDING.value, al.lease_until <= now)
     # Held by a snooze but already overtaken (say, by the 100% alert that broke through): settle it now.
-    held_overtaken = and_(al.status == AlertStatus.PENDING.value, overtaken)
+    held_overtaken = and_(al.status == AlertStatus.PENDING.value, superseded)
     query = (
-        select(al.id, al.status, al.period_end, overtaken.label("superseded"))
+        select(al.id, al.status, al.period_end, superseded.label("superseded"))
         .where(or_(pending_due, lease_over, held_overtaken))
         .order_by(al.next_attempt_at, al.id)
         .limit(limit)
@@ -439,3 +442,71 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
     if account_id is not None:
         query = query.where(al.account_id == account_id)
     return query.with_for_update(skip_locked=True, of=al) if lock else query
+
+
+def thread_key(alert: Any) -> tuple[Any, Any, Any]:
+    """A meter's alerts of one billing period share one message: (account, meter, period start)."""
+    return alert.account_id, alert.meter, alert.period_start
+
+
+def thread_siblings(alert_ids: Sequence[int], *, lock: bool = False) -> Select[Any]:
+    """Every alert of the threads (account, meter, period) of `alert_ids`, theirs included; with `lock`,
+    only those in flight, locked unless another transaction holds them (``SKIP LOCKED``)."""
+    al, sib = AlertRow, aliased(AlertRow, name="sibling")
+    keys = select(al.account_id, al.meter, al.period_start).where(al.id.in_(alert_ids)).distinct().subquery()
+    query = select(sib).join(
+        keys,
+        and_(
+            sib.account_id == keys.c.account_id,
+            sib.meter == keys.c.meter,
+            sib.period_start == keys.c.period_start,
+        ),
+    )
+    if not lock:
+        return query
+    return query.where(sib.status.in_(_IN_FLIGHT)).with_for_update(skip_locked=True, of=sib)
+
+
+# ------------------------------------------------------------------------------------------------
+# Resolution: a meter's message is resolved when its period renews or its allowance grows
+# ------------------------------------------------------------------------------------------------
+
+
+def resolvable(now: datetime, account_id: str | None) -> Select[Any]:
+    """(alert id, resolution, allowance now) of each meter's message to resolve: the latest alert posted in
+    its thread, when a new billing period started (or its own ended), or when the allowance grew so that
+    usage is below the threshold that alert announced."""
+    al, s = AlertRow, SubscriptionRow
+    later = aliased(AlertRow, name="later")
+    scope = Scope(account_id=account_id) if account_id is not None else Scope.everyone()
+    u = _usage(scope, now)
+    newer = exists().where(
+        later.account_id == al.account_id,
+        later.meter == al.meter,
+        later.period_start == al.period_start,
+        later.status == AlertStatus.SENT.value,
+        later.id > al.id,
+    )
+    renewed = or_(s.period_start > al.period_start, al.period_end <= now.date())
+    raised = and_(
+        exact(u.c.available) > exact(al.available),
+        exact(u.c.used) * 100 < al.threshold * exact(u.c.available),
+    )
+    reason = case(
+        (renewed, literal(Resolution.RENEWED.value)), else_=literal(Resolution.ALLOWANCE_RAISED.value)
+    )
+    query = (
+        select(al.id, reason.label("resolution"), u.c.available)
+        .select_from(al)
+        .join(s, s.account_id == al.account_id)
+        .outerjoin(u, and_(u.c.account_id == al.account_id, u.c.meter == al.meter))
+        .where(
+            al.status == AlertStatus.SENT.value,
+            al.message_ts.is_not(None),
+            al.resolved_at.is_(None),
+            ~newer,
+            or_(renewed, raised),
+        )
+        .order_by(al.id)
+    )
+    return query.where(al.account_id == account_id) if account_id is not None else query

@@ -15,12 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.alert_evaluation import AlertEvaluation, alert_of, forecast_values
 from store.alert_queries import (
     claimable,
     due_alerts,
+    resolvable,
+    thread_key,
+    thread_siblings,
 )
 from store.audit import add_audit
 from store.db import Database
@@ -29,25 +34,25 @@ from store.domain.alerts import (
     Alert,
     AlertRules,
     AlertStatus,
+    AlertThread,
     ClaimedAlert,
     Forecast,
+    QuietHours,
+    Resolution,
+    ResolvedAlert,
 )
 from store.errors import NotFound
 from store.tables import (
     AccountRow,
     AlertRow,
     AlertRuleRow,
+    AlertScheduleRow,
     AlertThresholdRow,
 )
 
 log = logging.getLogger(__name__)
 
-# ------------------------------------------------------------------------------------------------
-# Row ↔ domain
-# ------------------------------------------------------------------------------------------------
-
-
-# ------------------------------------------------------------------------------------------------
+_IN_FLIGHT = (AlertStatus.PENDING.value, AlertStatus.SENDING.value)
 
 
 class AlertRepository(AlertEvaluation):
@@ -104,6 +109,8 @@ class AlertRepository(AlertEvaluation):
                     AlertThresholdRow(account_id=account_id, meter=meter, percent=p) for p in thresholds
                 )
             account.alerts_channel = rules.channel
+            if rules.time_zone_set:  # otherwise the time zone and quiet hours stay as they are
+                await _save_schedule(session, account_id, rules)
             after = rules.model_copy(update={"updated_at": now, "updated_by": by})
             off = [meter for meter, thresholds in rules.overrides.items() if not thresholds]
             cancel = update(AlertRow).where(
@@ -125,6 +132,19 @@ class AlertRepository(AlertEvaluation):
             )
             return before, after
 
+    async def learn_time_zone(self, account_id: str, time_zone: str) -> str:
+        """The account's time zone: `time_zone` (an administrator's, from Slack) unless one is known."""
+        async with self._db.session() as session:
+            insert: Any = sqlite_insert if self._db.is_sqlite else pg_insert
+            await session.execute(
+                insert(AlertScheduleRow.__table__)
+                .values(account_id=account_id, time_zone=time_zone, quiet_weekends=False)
+                .on_conflict_do_nothing(index_elements=["account_id"])
+            )
+            row = await session.get(AlertScheduleRow, account_id)
+            assert row is not None
+            return row.time_zone
+
     # -------------------------------------------------------------------------------- delivery
 
     async def claim(
@@ -144,9 +164,11 @@ class AlertRepository(AlertEvaluation):
                 for c in candidates
                 if c.status == AlertStatus.PENDING and c.id not in expired and c.superseded
             ]
-            claim = [c.id for c in candidates if c.id not in expired and c.id not in superseded]
+            rest = [c.id for c in candidates if c.id not in expired and c.id not in superseded]
             await _set_pending_status(session, expired, AlertStatus.EXPIRED)
             await _set_pending_status(session, superseded, AlertStatus.SUPERSEDED)
+            threads = await _Threads.read(session, rest) if rest else _Threads([], set())
+            claim = [alert_id for alert_id in rest if threads.may_claim(alert_id)]
             if not claim:
                 return []
             claimed = list(
@@ -165,19 +187,32 @@ class AlertRepository(AlertEvaluation):
             )
             rows = await session.execute(
                 select(
-                    AlertRow, AccountRow.alerts_channel, AccountRow.company_name, AlertRuleRow.channel_team_id
+                    AlertRow,
+                    AccountRow.alerts_channel,
+                    AccountRow.company_name,
+                    AlertRuleRow.channel_team_id,
+                    AlertScheduleRow,
                 )
                 .join(AccountRow, AccountRow.id == AlertRow.account_id)
                 .outerjoin(
                     AlertRuleRow,
                     and_(AlertRuleRow.account_id == AlertRow.account_id, AlertRuleRow.meter == ACCOUNT_WIDE),
                 )
+                .outerjoin(AlertScheduleRow, AlertScheduleRow.account_id == AlertRow.account_id)
                 .where(AlertRow.id.in_(claimed))
                 .order_by(AlertRow.next_attempt_at, AlertRow.id)
+                .execution_options(populate_existing=True)  # _Threads loaded them before the claim
             )
             return [
-                ClaimedAlert(alert=alert_of(row), channel=channel, channel_team_id=team, company_name=company)
-                for row, channel, company, team in rows
+                ClaimedAlert(
+                    alert=alert_of(row),
+                    channel=channel,
+                    channel_team_id=team,
+                    company_name=company,
+                    thread=threads.thread_of(row.id),
+                    **_schedule_of(schedule),
+                )
+                for row, channel, company, team, schedule in rows
             ]
 
     async def due(self, now: datetime, *, limit: int = 1000) -> list[Alert]:
@@ -198,26 +233,35 @@ class AlertRepository(AlertEvaluation):
         ts: str,
         now: datetime,
         forecast: Forecast | None = None,
+        reply_ts: str | None = None,
     ) -> bool:
-        """Record the posted message; False if another loop took the alert over meanwhile."""
+        """Record the posted message (`ts`; with `reply_ts`, the reply in the thread of that message which
+        the alert updated); False if another loop took the alert over meanwhile."""
         values: dict[str, Any] = {
             "status": AlertStatus.SENT.value,
             "team_id": team_id,
             "channel": channel,
             "message_ts": ts,
+            "reply_ts": reply_ts,
             "sent_at": now,
             "lease_until": None,
             "error": None,
+            "may_be_posted": False,
             **forecast_values(forecast),
         }
         return await self._finish(alert_id, attempt, values)
 
-    async def mark_retry(self, alert_id: int, attempt: int, *, at: datetime, error: str) -> bool:
+    async def mark_retry(
+        self, alert_id: int, attempt: int, *, at: datetime, error: str, uncertain: bool = False
+    ) -> bool:
+        """Put the alert back until `at`; `uncertain`: it may be in Slack all the same, so nothing else of
+        its meter and period is posted before it is looked up."""
         values = {
             "status": AlertStatus.PENDING.value,
             "next_attempt_at": at,
             "lease_until": None,
             "error": error[:200],
+            "may_be_posted": uncertain,
         }
         return await self._finish(alert_id, attempt, values)
 
@@ -240,6 +284,48 @@ class AlertRepository(AlertEvaluation):
                 .execution_options(synchronize_session=False)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------------------ resolution
+
+    async def resolve(self, now: datetime, *, account_id: str | None = None) -> list[ResolvedAlert]:
+        """Resolve every meter's message whose billing period renewed or whose allowance grew below the
+        threshold it announced; returns the messages to update: those, and any resolved earlier whose
+        update has not been shown yet (`resolution_shown` records it)."""
+        async with self._db.session() as session:
+            for alert_id, resolution, available in (await session.execute(resolvable(now, account_id))).all():
+                raised = resolution == Resolution.ALLOWANCE_RAISED
+                await session.execute(
+                    update(AlertRow)
+                    .where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None))
+                    .values(
+                        resolved_at=now,
+                        resolution=resolution,
+                        resolved_available=available if raised else None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            query = (
+                select(AlertRow, AccountRow.company_name)
+                .join(AccountRow, AccountRow.id == AlertRow.account_id)
+                .where(AlertRow.resolution.is_not(None), AlertRow.resolution_shown_at.is_(None))
+                .order_by(AlertRow.id)
+            )
+            if account_id is not None:
+                query = query.where(AlertRow.account_id == account_id)
+            return [
+                ResolvedAlert(alert=alert_of(row), company_name=company)
+                for row, company in await session.execute(query)
+            ]
+
+    async def resolution_shown(self, alert_id: int, now: datetime) -> None:
+        """The resolved message was updated in Slack (or cannot be: it is gone)."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id)
+                .values(resolution_shown_at=now)
+                .execution_options(synchronize_session=False)
+            )
 
     # ------------------------------------------------------------------------- people's actions
 
@@ -320,9 +406,12 @@ async def _rules(session: AsyncSession, account: AccountRow) -> AlertRules:
     ):
         thresholds.setdefault(row.meter, []).append(row.percent)
     wide = rules.pop(ACCOUNT_WIDE, None)
+    found = await session.get(AlertScheduleRow, account.id)
+    schedule = _schedule_of(found) | {"time_zone_set": found is not None}
     if wide is None:
-        return AlertRules(channel=account.alerts_channel)
+        return AlertRules(channel=account.alerts_channel, **schedule)
     return AlertRules(
+        **schedule,
         enabled=wide.enabled,
         channel=account.alerts_channel,
         channel_team_id=wide.channel_team_id,
@@ -350,4 +439,83 @@ async def _set_pending_status(session: AsyncSession, ids: list[int], status: Ale
             .where(AlertRow.id.in_(ids), AlertRow.status == AlertStatus.PENDING.value)
             .values(status=status.value, lease_until=None)
             .execution_options(synchronize_session=False)
+        )
+
+
+def _schedule_of(row: AlertScheduleRow | None) -> dict[str, Any]:
+    """The time zone and quiet hours fields of `ClaimedAlert` (and `AlertRules`) from a schedule row."""
+    if row is None:
+        return {}
+    quiet = None
+    if row.quiet_start is not None and row.quiet_end is not None:
+        quiet = QuietHours(start=row.quiet_start, end=row.quiet_end, weekends=row.quiet_weekends)
+    return {"time_zone": row.time_zone, "quiet": quiet}
+
+
+async def _save_schedule(session: AsyncSession, account_id: str, rules: AlertRules) -> None:
+    row = await session.get(AlertScheduleRow, account_id)
+    if row is None:
+        row = AlertScheduleRow(account_id=account_id)
+        session.add(row)
+    quiet = rules.quiet
+    row.time_zone = rules.time_zone
+    row.quiet_start = quiet.start if quiet else None
+    row.quiet_end = quiet.end if quiet else None
+    row.quiet_weekends = quiet.weekends if quiet else False
+
+
+class _Threads:
+    """The alerts of the threads (account, meter, period) a claim is about.
+
+    One pass at a time works on a thread: an alert is claimed only if this transaction could lock every
+    alert of its thread in flight (another holding one is working on that thread), and only once every
+    earlier alert of its thread is settled (none sending, none that may be in Slack unseen). So a later
+    crossing always finds the message of the first, and two passes never post two first messages."""
+
+    def __init__(self, rows: list[AlertRow], locked: set[int]) -> None:
+        self._locked = locked
+        self._by_key: dict[tuple[Any, Any, Any], list[AlertRow]] = {}
+        self._key_of: dict[int, tuple[Any, Any, Any]] = {}
+        for row in rows:
+            self._by_key.setdefault(thread_key(row), []).append(row)
+            self._key_of[row.id] = thread_key(row)
+
+    @classmethod
+    async def read(cls, session: AsyncSession, alert_ids: list[int]) -> _Threads:
+        locked = set((await session.execute(thread_siblings(alert_ids, lock=True))).scalars().all())
+        fresh = thread_siblings(alert_ids).execution_options(populate_existing=True)
+        rows = list((await session.execute(fresh)).scalars().all())
+        return cls(rows, {row.id for row in locked})
+
+    def _siblings(self, alert_id: int) -> list[AlertRow]:
+        return self._by_key.get(self._key_of.get(alert_id, ("", "", "")), [])
+
+    def may_claim(self, alert_id: int) -> bool:
+        siblings = self._siblings(alert_id)
+        if any(row.status in _IN_FLIGHT and row.id not in self._locked for row in siblings):
+            return False
+        return not any(
+            row.id < alert_id
+            and (
+                row.status == AlertStatus.SENDING.value
+                or (row.status == AlertStatus.PENDING.value and row.may_be_posted)
+            )
+            for row in siblings
+        )
+
+    def thread_of(self, alert_id: int) -> AlertThread | None:
+        """The message of the alert's meter this period (shown by the latest alert posted), if any."""
+        posted = [
+            row
+            for row in self._siblings(alert_id)
+            if row.status == AlertStatus.SENT.value and row.message_ts and row.channel and row.team_id
+        ]
+        if not posted:
+            return None
+        latest = max(posted, key=lambda row: row.id)
+        return AlertThread(  # each is set: filtered above
+            team_id=str(latest.team_id),
+            channel=str(latest.channel),
+            ts=str(latest.message_ts),
+            shown=latest.id,
         )

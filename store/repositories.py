@@ -9,11 +9,13 @@ from store.audit import AuditRepository
 from store.cache import HotReads
 from store.company import CompanyRepository
 from store.db import Database
+from store.digests import DigestRepository
 from store.events import HandledEventRepository
 from store.home import HomeStateRepository
 from store.idempotency import IdempotencyRepository
 from store.link_codes import LinkCodeRepository
 from store.rates import RateRepository
+from store.staff import StaffRepository
 from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
@@ -38,6 +40,8 @@ class Store:
         self.rates = RateRepository(db)
         self.idempotency = IdempotencyRepository(db)
         self.alerts = AlertRepository(db)
+        self.staff = StaffRepository(db)
+        self.digests = DigestRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

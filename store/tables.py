@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,6 +72,8 @@ class SubscriptionRow(Base):
     staff_licences_assigned: Mapped[int] = mapped_column(Integer)
     # When `staff_licences_assigned` was measured, so an older usage reading cannot overwrite it.
     staff_licences_at: Mapped[datetime | None]
+    # What one staff licence costs a month (in the account's currency); null: the plan's fee per licence.
+    licence_price: Mapped[Decimal | None]
 
 
 class AllowanceRow(Base):
@@ -404,6 +408,30 @@ class AlertRow(Base):
     acknowledged_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     snoozed_by: Mapped[str | None] = mapped_column(String(32))
+    # The meter's one message per period: a later crossing updates the message the first one posted
+    # (its ts is then this row's `message_ts` too) and adds `reply_ts` in its thread.
+    reply_ts: Mapped[str | None] = mapped_column(String(32))
+    # The last attempt's outcome is unknown (a 5xx, a timeout): it may be in Slack, so it is looked up
+    # before anything else of its meter and period is posted.
+    may_be_posted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The thread was resolved (a new period, a bigger allowance); the message says so once shown.
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolved_available: Mapped[Decimal | None]
+    resolution_shown_at: Mapped[datetime | None]
+
+
+class AlertScheduleRow(Base):
+    """An account's local time for alerts: its time zone (learned from an administrator's Slack profile
+    until an administrator chooses one) and optional quiet hours, when warnings wait."""
+
+    __tablename__ = "alert_schedules"
+
+    account_id: Mapped[str] = _account_fk()
+    time_zone: Mapped[str] = mapped_column(String(64))
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    quiet_weekends: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AlertEvaluationFailureRow(Base):
@@ -418,3 +446,75 @@ class AlertEvaluationFailureRow(Base):
     first_failed_at: Mapped[datetime]
     last_failed_at: Mapped[datetime]
     retry_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffListRow(Base):
+    """When the billing platform last sent an account's staff list (licence hygiene's "as of")."""
+
+    __tablename__ = "staff_lists"
+
+    account_id: Mapped[str] = _account_fk()
+    received_at: Mapped[datetime]
+
+
+class StaffAccountRow(Base):
+    """A staff account of a service account, as last sent by the billing platform."""
+
+    __tablename__ = "staff_accounts"
+
+    account_id: Mapped[str] = _account_fk()
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # as sent, so GET returns the list PUT sent
+    display_name: Mapped[str] = mapped_column(String(100))
+    licensed: Mapped[bool] = mapped_column(Boolean)
+    last_active_at: Mapped[datetime | None]
+
+
+class LicenceNoticeRow(Base):
+    """The licence hygiene notice of one billing period, inserted (claimed) before it is sent: the primary
+    key is what makes it go out once per period however many workers run."""
+
+    __tablename__ = "licence_notices"
+
+    account_id: Mapped[str] = _account_fk()
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    renewal: Mapped[date] = mapped_column(Date)
+    claimed_at: Mapped[datetime]
+    sent_to: Mapped[int] = mapped_column(Integer, default=0)  # administrators who got the DM
+    error: Mapped[str | None] = mapped_column(String(200))
+    finished_at: Mapped[datetime | None]
+
+
+class DigestScheduleRow(Base):
+    """When an account's weekly digest is due, on its own clock (`alert_schedules.time_zone`); an account
+    without a row gets the defaults (on, Monday, 09:00)."""
+
+    __tablename__ = "digest_schedules"
+
+    account_id: Mapped[str] = _account_fk()
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 is Monday
+    hour: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(32))
+
+
+class DigestRow(Base):
+    """A weekly digest, inserted (claimed) and committed before it is posted. A scheduled one is unique per
+    account and week (`scheduled_week`, the local date it was due): what makes it go out once per week
+    however many workers run. One sent by hand (`myplan digest send`) has no `scheduled_week`."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("account_id", "scheduled_week", name="uq_digests_account_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    week: Mapped[date] = mapped_column(Date)
+    scheduled_week: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -184,6 +184,7 @@ def test_the_settings_form_is_parsed_and_checked() -> None:
         METER_BLOCK.id("storage_gb"): {AlertsAction.ALERTS_METER: multi("off", "50")},
         METER_BLOCK.id("video_minutes"): {AlertsAction.ALERTS_METER: multi("off")},
         METER_BLOCK.id("voice_minutes"): {AlertsAction.ALERTS_METER: multi()},
+        AlertsBlock.ALERTS_TIME_ZONE: {AlertsAction.ALERTS_TIME_ZONE: {"value": "Europe/London"}},
     }
     form = AlertSettingsForm.from_state(ViewState(values), ["voice_minutes", "video_minutes", "storage_gb"])
     assert form.thresholds == (80, 90)

@@ -27,7 +27,10 @@ from tests.support.alerting import (
     attempts,
     posts,
     read,
+    replies,
     service,
+    top_posts,
+    updates,
     use_alerts_channel,
 )
 from tests.support.clock import DEMO_NOW, FakeClock
@@ -331,10 +334,13 @@ async def test_snoozed_meter_holds_warnings_and_delivers_the_highest_when_the_sn
     assert (await alerts.drain()).claimed == 0, "90% is held while snoozed"
     clock.advance(hours=23)
     assert (await alerts.drain()).sent == 1
-    assert [p.params["text"].split(" —")[0] for p in posts(fake_slack)] == [
-        "Voice call minutes: 80% of this period's allowance used",
-        "Voice call minutes: 90% of this period's allowance used",
-    ]
+    (post,) = top_posts(fake_slack)
+    assert post.params["text"].startswith("Voice call minutes: 80% of this period's allowance used")
+    (reply,) = replies(fake_slack)
+    assert reply.params["text"].startswith("Voice call minutes: 90% of this period's allowance used")
+    assert reply.params["thread_ts"] == post.response["ts"], "the 90% warning is in the 80% message's thread"
+    (update,) = updates(fake_slack)
+    assert update.params["ts"] == post.response["ts"]
 
 
 async def test_running_out_breaks_through_a_snooze(
@@ -464,11 +470,11 @@ async def test_the_worker_survives_a_database_outage(fake_slack: FakeSlack, cloc
                 stop.set()
 
     handler = StopAfterTwoWarnings(logging.WARNING)
-    logging.getLogger("handlers.alerts.service").addHandler(handler)
+    logging.getLogger("handlers.periodic").addHandler(handler)
     try:
         await asyncio.wait_for(alerts.run(stop, evaluate_every=0.01, deliver_every=0.01), 5)
     finally:
-        logging.getLogger("handlers.alerts.service").removeHandler(handler)
+        logging.getLogger("handlers.periodic").removeHandler(handler)
         await broken.close()
     assert all("database unavailable" in message for message in warned)
 

@@ -183,12 +183,21 @@ async def test_rules_round_trip_and_changes_are_audited(store: Store) -> None:
     assert stored == after == rules.model_copy(update={"updated_at": DEMO_NOW, "updated_by": ADMIN})
     (entry,) = await store.audit.recent(ACCOUNT, action="alerts.settings")
     assert entry.actor == ADMIN
-    assert entry.before == {"enabled": True, "channel": None, "thresholds": [80, 90, 100], "overrides": {}}
+    assert entry.before == {
+        "enabled": True,
+        "channel": None,
+        "thresholds": [80, 90, 100],
+        "overrides": {},
+        "time_zone": "UTC",
+        "quiet": None,
+    }
     assert entry.after == {
         "enabled": True,
         "channel": "C0ALERTS",
         "thresholds": [75, 95],
         "overrides": {"storage_gb": [50]},
+        "time_zone": "UTC",
+        "quiet": None,
     }
     assert (await store.accounts.snapshot(ACCOUNT)).account.alerts_channel == "C0ALERTS"
 

@@ -117,6 +117,9 @@ def settings_state(
     enabled: str = "on",
     channel: str | None = ALERTS_CHANNEL,
     thresholds: tuple[str, ...] = ("80", "95"),
+    time_zone: str = "UTC",
+    quiet: tuple[str, str] | None = None,
+    weekends: bool = False,
     **meters: list[str],
 ) -> dict[str, Any]:
     def multi(values: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -130,6 +133,27 @@ def settings_state(
             AlertsAction.ALERTS_CHANNEL: {"type": "conversations_select", "selected_conversation": channel}
         },
         AlertsBlock.ALERTS_THRESHOLDS: {AlertsAction.ALERTS_THRESHOLDS: multi(thresholds)},
+        AlertsBlock.ALERTS_TIME_ZONE: {
+            AlertsAction.ALERTS_TIME_ZONE: {"type": "plain_text_input", "value": time_zone}
+        },
+        AlertsBlock.ALERTS_QUIET_START: {
+            AlertsAction.ALERTS_QUIET_START: {
+                "type": "timepicker",
+                "selected_time": quiet[0] if quiet else None,
+            }
+        },
+        AlertsBlock.ALERTS_QUIET_END: {
+            AlertsAction.ALERTS_QUIET_END: {
+                "type": "timepicker",
+                "selected_time": quiet[1] if quiet else None,
+            }
+        },
+        AlertsBlock.ALERTS_QUIET_WEEKENDS: {
+            AlertsAction.ALERTS_QUIET_WEEKENDS: {
+                "type": "checkboxes",
+                "selected_options": [{"value": "weekends"}] if weekends else [],
+            }
+        },
     }
     for meter in ("voice_minutes", "video_minutes", "staff_licences"):
         state[METER_BLOCK.id(meter)] = {AlertsAction.ALERTS_METER: multi(meters.get(meter, []))}
@@ -175,6 +199,7 @@ async def test_saving_the_settings_stores_audits_confirms_and_evaluates(
         thresholds=(80, 95),
         overrides={"video_minutes": (30,), "staff_licences": ()},
         updated_by=ADMIN,
+        time_zone_set=True,
     )
     (entry,) = await store.audit.recent(ACCOUNT, action="alerts.settings")
     assert entry.actor == ADMIN

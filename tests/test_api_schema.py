@@ -132,4 +132,6 @@ def test_the_document_is_served_as_generated(live_api: str, session: requests.Se
         ("POST", "/accounts/{account_id}/usage"),
         ("PUT", "/accounts/{account_id}/features/{feature}"),
         ("POST", "/accounts/{account_id}/links"),
+        ("PUT", "/accounts/{account_id}/staff"),
+        ("GET", "/accounts/{account_id}/staff"),
     }

@@ -61,6 +61,8 @@ def env(database_url: str, store: Store) -> dict[str, str]:
         ("admins", "list"),
         ("import-rates",),
         ("export-rates",),
+        ("digest",),
+        ("digest", "send"),
         ("try",),
     ],
 )

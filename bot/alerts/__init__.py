@@ -6,4 +6,5 @@
 - ``burndown``: one allowance's burn-down and forecast from its readings (for `/plan usage` and alerts)
 - ``chart``: burn-down charts (PNG, matplotlib)
 - ``notifier``: what the rest of the service asks of alerting (`on_usage`)
+- ``local_time``: the account's time zone and quiet hours (`quiet_until`, local-time conversions)
 """

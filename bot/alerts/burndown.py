@@ -11,6 +11,7 @@ from bot.alerts.forecast import forecast_from_readings
 from bot.alerts.rules import midnight
 from store import Store
 from store.domain.alerts import Forecast
+from store.domain.plan import Meter, PlanSnapshot
 
 
 async def burn_down(
@@ -51,3 +52,28 @@ async def burn_down(
         renewal=renewal,
         forecast=forecast,
     )
+
+
+async def plan_burn_downs(store: Store, plan: PlanSnapshot) -> dict[Meter, BurnDown]:
+    """Every allowance of the plan's current period, each with its run-out forecast (`/plan usage` and the
+    weekly digest draw these)."""
+    sub = plan.subscription
+    charts: dict[Meter, BurnDown] = {}
+    for meter in Meter:
+        allowance = plan.allowance(meter)
+        if allowance is None:
+            continue
+        charts[meter] = await burn_down(
+            store,
+            plan.account.id,
+            meter.value,
+            label=meter.label,
+            unit=meter.unit,
+            used=allowance.used,
+            available=allowance.available,
+            period_start=sub.period_start,
+            renewal=sub.next_payment_date,
+            as_of=allowance.used_at,
+            fallback_as_of=plan.account.data_as_of,
+        )
+    return charts

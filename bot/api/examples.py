@@ -41,3 +41,23 @@ def rate_table_example() -> dict[str, Any]:
             },
         ],
     }
+
+
+def staff_example() -> dict[str, Any]:
+    return {
+        "staff": [
+            {
+                "id": "s-1001",
+                "display_name": "Mei Ling Chan",
+                "licensed": True,
+                "last_active_at": "2026-11-19T17:42:00Z",
+            },
+            {
+                "id": "s-1002",
+                "display_name": "Tom Wong",
+                "licensed": True,
+                "last_active_at": "2026-09-30T08:05:00Z",
+            },
+            {"id": "s-1003", "display_name": "Priya Nair", "licensed": False, "last_active_at": None},
+        ]
+    }

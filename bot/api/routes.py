@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.api.endpoints import ApiCall, Endpoints, NoParams, Reply, validation_context
 from bot.api.errors import ApiError, invalid
-from bot.api.examples import account_example, rate_table_example, usage_example
+from bot.api.examples import account_example, rate_table_example, staff_example, usage_example
 from bot.api.models import (
     AccountPath,
     FeaturePath,
@@ -33,6 +33,7 @@ from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, PlanSnapshot
 from store.domain.rates import RateImport
+from store.domain.staff import StaffList
 from store.errors import ImportConflict
 from store.usage import Reading
 
@@ -282,3 +283,41 @@ async def post_link_code(call: ApiCall[AccountPath, None]) -> Reply:
     return Reply(
         201, LinkCodeOut(code=issued.code, account_id=issued.account_id, expires_at=issued.expires_at)
     )
+
+
+@endpoints.route(
+    "PUT",
+    "/accounts/{account_id}/staff",
+    summary="Replace the staff accounts' activity",
+    params=AccountPath,
+    body=StaffList,
+    replies={200: (StaffList, "The staff list as stored")},
+    body_example=staff_example(),
+)
+async def put_staff(call: ApiCall[AccountPath, StaffList]) -> Reply:
+    """Every staff account: id, display name, whether it holds a licence, when it was last active.
+
+    The list replaces the stored one whole (an account left out is gone). Administrators get licence
+    hygiene from it: licences unassigned or held by staff inactive for 30 days or more, and their cost.
+    """
+    if repeated := call.body.repeated_ids():
+        raise invalid(
+            [FieldError(field=f"staff.{i}.id", message="repeats an earlier account's id") for i in repeated]
+        )
+    store = call.api.services.store
+    account_id = call.params.account_id
+    await store.staff.replace(account_id, call.body.staff, now=call.api.services.clock())
+    return Reply(200, await store.staff.document(account_id))
+
+
+@endpoints.route(
+    "GET",
+    "/accounts/{account_id}/staff",
+    summary="Read the staff accounts' activity",
+    params=AccountPath,
+    replies={200: (StaffList, "The staff list as stored: the document PUT accepts")},
+)
+async def get_staff(call: ApiCall[AccountPath, None]) -> Reply:
+    """Exactly the document `PUT` accepts (an empty list before the first), so sending it back changes
+    nothing."""
+    return Reply(200, await call.api.services.store.staff.document(call.params.account_id))

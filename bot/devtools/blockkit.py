@@ -46,6 +46,7 @@ _REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "users.info": ("user",),
     "conversations.info": ("channel",),
     "conversations.history": ("channel",),
+    "conversations.replies": ("channel", "ts"),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
 }

@@ -246,7 +246,7 @@ class FakeSlack(FakeWebApi):
         method: str,
         *,
         where: Callable[[RecordedCall], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the familiar test-helper signature; uses asyncio.timeout
+        timeout: float = 15.0,  # noqa: ASYNC109 - generous for a loaded 2-core CI machine; a pass never waits it out
         count: int = 1,
     ) -> RecordedCall:
         """Wait until ``count`` calls to ``method`` (matching ``where``) were recorded; return the last one.

@@ -206,14 +206,46 @@ class FakeWebApi(ABC):
         }
 
     def _conversations_history(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """The channel's messages, newest first; as at Slack, replies in threads are not among them
+        (conversations.replies has those), and a thread's parent says how many replies it has."""
         channel = self._channel_id(params.get("channel"))
         limit = int(params.get("limit") or 100)
         with_metadata = truthy(params.get("include_all_metadata"))
-        newest_first = list(reversed(self.messages.get(channel, [])))[:limit]
+        posted = self.messages.get(channel, [])
+        parents = [m for m in posted if m.get("thread_ts") in (None, m["ts"])]
+        newest_first = [self._with_replies(m, posted) for m in reversed(parents)][:limit]
         messages = [
             m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first
         ]
-        return {"ok": True, "messages": messages, "has_more": len(self.messages.get(channel, [])) > limit}
+        return {"ok": True, "messages": messages, "has_more": len(parents) > limit}
+
+    def _conversations_replies(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first."""
+        channel = self._channel_id(params.get("channel"))
+        ts = str(params.get("ts") or "")
+        limit = int(params.get("limit") or 100)
+        with_metadata = truthy(params.get("include_all_metadata"))
+        posted = self.messages.get(channel, [])
+        thread = [m for m in posted if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread or thread[0]["ts"] != ts:
+            return {"ok": False, "error": "thread_not_found"}
+        thread[0] = self._with_replies(thread[0], posted)
+        messages = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in thread[:limit]
+        ]
+        return {"ok": True, "messages": messages, "has_more": len(thread) > limit}
+
+    @staticmethod
+    def _with_replies(message: dict[str, Any], posted: list[dict[str, Any]]) -> dict[str, Any]:
+        replies = [m for m in posted if m.get("thread_ts") == message["ts"] and m["ts"] != message["ts"]]
+        if not replies:
+            return message
+        return {
+            **message,
+            "thread_ts": message["ts"],
+            "reply_count": len(replies),
+            "latest_reply": replies[-1]["ts"],
+        }
 
     def _chat_delete(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"ok": True, "channel": self._channel_id(params.get("channel")), "ts": params.get("ts")}
@@ -467,6 +499,7 @@ class FakeWebApi(ABC):
         "conversations.open": _conversations_open,
         "conversations.info": _conversations_info,
         "conversations.history": _conversations_history,
+        "conversations.replies": _conversations_replies,
         "users.info": _users_info,
         "files.getUploadURLExternal": _files_get_upload_url,
         "files.completeUploadExternal": _files_complete_upload,

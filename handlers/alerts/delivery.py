@@ -23,11 +23,13 @@ from handlers.messages import Message
 from handlers.slack_calls import (
     HISTORY_INTERVAL,
     HISTORY_PAGE,
+    HISTORY_REFUSALS,
     TRANSIENT_ERRORS,
     HistoryUnreadable,
     error_code,
     find_in_history,
     retry_after,
+    without_retries,
 )
 from store.domain.alerts import AlertStatus
 
@@ -47,7 +49,9 @@ __all__ = [
     "classify",
     "post",
     "posted_alerts",
+    "replied_alerts",
     "retry_after",
+    "update",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +76,12 @@ WORKSPACE_GONE_ERRORS: Final = frozenset(
 """The workspace's token no longer works: as if the app were uninstalled there."""
 NOT_POSTED: Final = frozenset({"ratelimited"})
 """Retry reasons that say for sure the message was not stored (Slack stores nothing it answers 429 to)."""
+MESSAGE_GONE: Final = frozenset({"message_not_found", "cant_update_message"})
+"""chat.update cannot reach the meter's message (someone deleted it): the alert is posted afresh."""
+DEFERRED: Final = "deferred"
+"""Error prefix of an alert put back unposted (its earlier attempts' outcomes all known)."""
+UNCONFIRMED: Final = "unconfirmed"
+"""Error prefix of an alert put back while an earlier attempt's outcome is still unknown."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Retry:
     def uncertain(self) -> bool:
         """The message may have been posted all the same (a 5xx, a timeout, a dropped connection): it must be
         looked up before it is posted again."""
-        return self.reason not in NOT_POSTED
+        return self.reason not in NOT_POSTED and not self.reason.startswith(f"{DEFERRED}:")
 
 
 @dataclass(frozen=True)
@@ -113,15 +123,23 @@ Outcome = Posted | Retry | Refused | WorkspaceGone
 
 
 async def post(
-    client: AsyncWebClient, channel: str, message: Message, *, alert_id: int, within: float
+    client: AsyncWebClient,
+    channel: str,
+    message: Message,
+    *,
+    alert_id: int,
+    within: float,
+    thread_ts: str | None = None,
 ) -> Outcome:
-    """One attempt at posting the alert; every failure is classified, none raised. The client's transport
-    re-sends nothing but a 429'd call (`handlers.slack_clients.retry_handlers`)."""
+    """One attempt at posting the alert (as a reply in the thread of `thread_ts`, when given); every
+    failure is classified, none raised. The client's transport re-sends nothing but a 429'd call
+    (`handlers.slack_clients.retry_handlers`). The alert id in its metadata is what a lookup finds."""
     try:
         async with asyncio.timeout(within):
             response = await client.chat_postMessage(
                 channel=channel,
                 **message.as_kwargs(),
+                thread_ts=thread_ts,
                 metadata={"event_type": ALERT_EVENT, "event_payload": {"alert_id": alert_id}},
                 unfurl_links=False,
                 unfurl_media=False,
@@ -131,6 +149,26 @@ async def post(
     except (TimeoutError, aiohttp.ClientError, OSError, SlackClientError) as error:
         return Retry(reason=f"unreachable: {type(error).__name__}")
     return Posted(channel=str(response.get("channel") or channel), ts=str(response["ts"]))
+
+
+async def update(
+    client: AsyncWebClient, channel: str, ts: str, message: Message, *, within: float
+) -> Outcome:
+    """One attempt at updating the meter's message in place. chat.update sets the message's content, so
+    doing it twice changes nothing: any failure to retry is recorded as certain (`DEFERRED`), never as
+    a post that may have landed."""
+    try:
+        async with asyncio.timeout(within):
+            await client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+    except SlackApiError as error:
+        outcome = classify(error)
+    except (TimeoutError, aiohttp.ClientError, OSError, SlackClientError) as error:
+        outcome = Retry(reason=f"unreachable: {type(error).__name__}")
+    else:
+        return Posted(channel=channel, ts=ts)
+    if isinstance(outcome, Retry) and outcome.reason not in NOT_POSTED:
+        return Retry(reason=f"{DEFERRED}: chat.update {outcome.reason}", after=outcome.after)
+    return outcome
 
 
 def classify(error: SlackApiError) -> Outcome:
@@ -159,6 +197,37 @@ async def posted_alerts(
             posted[int(alert_id)] = Posted(
                 channel=channel, ts=str(message["ts"]), threaded=_has_replies(message)
             )
+    return posted
+
+
+async def replied_alerts(
+    client: AsyncWebClient, channel: str, thread_ts: str, *, within: float, limit: int = HISTORY_PAGE
+) -> dict[int, Posted] | HistoryUnreadable:
+    """The alerts replied in the thread of `thread_ts` (its first `limit` messages: a meter's thread
+    holds a handful), by alert id, from their metadata; or why the thread could not be read. One
+    conversations.replies call, never retried by the transport; Slack budgets it as it does history."""
+    try:
+        async with asyncio.timeout(within):
+            response = await without_retries(client).conversations_replies(
+                channel=channel, ts=thread_ts, limit=limit, include_all_metadata=True
+            )
+    except SlackApiError as error:
+        status, code = error_code(error)
+        if status == 429 or code == "ratelimited":
+            return HistoryUnreadable("ratelimited", retry_after=retry_after(error.response.headers))
+        return HistoryUnreadable(code, refused=code in HISTORY_REFUSALS | {"thread_not_found"})
+    except (SlackClientError, TimeoutError, aiohttp.ClientError, OSError) as error:
+        return HistoryUnreadable(f"unreachable: {type(error).__name__}")
+    posted: dict[int, Posted] = {}
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        alert_id = str((metadata.get("event_payload") or {}).get("alert_id", ""))
+        if (
+            metadata.get("event_type") == ALERT_EVENT
+            and alert_id.isdigit()
+            and message.get("ts") != thread_ts
+        ):
+            posted.setdefault(int(alert_id), Posted(channel=channel, ts=str(message["ts"])))
     return posted
 
 

@@ -16,6 +16,12 @@ class Action(StrEnum):
     ALERTS_CHANNEL = "alerts.channel"
     ALERTS_THRESHOLDS = "alerts.thresholds"
     ALERTS_METER = "alerts.meter"
+    ALERTS_TIME_ZONE = "alerts.time_zone"
+    ALERTS_QUIET_START = "alerts.quiet_start"
+    ALERTS_QUIET_END = "alerts.quiet_end"
+    ALERTS_QUIET_WEEKENDS = "alerts.quiet_weekends"
+    ALERTS_DIGEST_DAY = "alerts.digest_day"
+    ALERTS_DIGEST_HOUR = "alerts.digest_hour"
 
 
 class Block(StrEnum):
@@ -30,6 +36,12 @@ class Block(StrEnum):
     ALERTS_CHANNEL = "alerts.channel"
     ALERTS_THRESHOLDS = "alerts.thresholds"
     ALERTS_OVERRIDES = "alerts.overrides"
+    ALERTS_TIME_ZONE = "alerts.time_zone"
+    ALERTS_QUIET_START = "alerts.quiet_start"
+    ALERTS_QUIET_END = "alerts.quiet_end"
+    ALERTS_QUIET_WEEKENDS = "alerts.quiet_weekends"
+    ALERTS_DIGEST_DAY = "alerts.digest_day"
+    ALERTS_DIGEST_HOUR = "alerts.digest_hour"
     ALERTS_RECENT = "alerts.recent"
     USAGE_SUMMARY = "usage.summary"
 

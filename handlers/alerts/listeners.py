@@ -29,6 +29,7 @@ from handlers.interaction import Accepted, Interaction, ViewAck, field_errors
 from handlers.messages import Message
 from handlers.plan.views import plan_message
 from handlers.routes import Routes
+from handlers.time_zone import learned_rules
 from handlers.upgrade.entry import start_upgrade
 from handlers.upgrade.form import UpgradeForm
 from store.domain.alerts import Alert
@@ -79,7 +80,7 @@ def upgrade_prefill(alert: Alert) -> UpgradeForm:
 async def alert_settings(interaction: Interaction[str]) -> None:
     store = interaction.store
     account_id = await interaction.account_id()
-    rules = await store.alerts.rules(account_id)
+    rules = await learned_rules(store, interaction.client, account_id, asking=interaction.user_id)
     recent = await store.alerts.recent(account_id)
     if not await interaction.is_admin():
         await interaction.reply(
@@ -90,7 +91,8 @@ async def alert_settings(interaction: Interaction[str]) -> None:
     meta = AlertSettingsMeta(
         account_id=account_id, origin_channel=interaction.channel_id, meters=tuple(meters)
     )
-    await interaction.open_modal(alert_settings_modal(rules, meters, recent, meta))
+    digest = await store.digests.schedule(account_id)
+    await interaction.open_modal(alert_settings_modal(rules, meters, recent, meta, digest))
 
 
 async def view_plan(interaction: Interaction[AlertRef]) -> None:
@@ -147,8 +149,11 @@ async def save_settings(interaction: Interaction[AlertSettingsForm]) -> None:
     rules = form.rules(channel_team_id=interaction.workspace.team_id).model_copy(
         update={"overrides": kept | form.overrides}
     )
-    _, after = await store.alerts.save_rules(account_id, rules, by=user, now=interaction.services.clock())
-    await _tell(interaction, meta.origin_channel, settings_saved_message(after))
+    now = interaction.services.clock()
+    _, after = await store.alerts.save_rules(account_id, rules, by=user, now=now)
+    digest = form.digest(await store.digests.schedule(account_id))
+    _, digest = await store.digests.save_schedule(account_id, digest, by=user, now=now)
+    await _tell(interaction, meta.origin_channel, settings_saved_message(after, digest))
     if after.enabled and after.channel and after.channel != before.channel:
         plan = await store.accounts.snapshot(account_id)
         notice = alerts_channel_notice(plan.account.company_name, user)

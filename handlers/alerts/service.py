@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,11 +28,16 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.forecast import MIN_READINGS, forecast_alert, runs_out_before_renewal
+from bot.alerts.local_time import quiet_until
 from bot.alerts.rules import backoff
 from bot.settings import Settings
+from handlers import periodic
 from handlers.alerts import delivery
 from handlers.alerts.delivery import (
+    DEFERRED,
+    MESSAGE_GONE,
     NOT_POSTED,
+    UNCONFIRMED,
     AlertTuning,
     ChannelPacer,
     DeliveryReport,
@@ -43,7 +48,7 @@ from handlers.alerts.delivery import (
     count,
 )
 from handlers.alerts.follow_ups import Failure, attach_chart, burn_down_of, tell_admins
-from handlers.alerts.views import alert_message
+from handlers.alerts.views import alert_message, thread_reply
 from handlers.slack_calls import HistoryBudget, HistoryUnreadable
 from handlers.slack_clients import ClientForTeam, SlackClients, build_client, single_client
 from store import Store
@@ -52,6 +57,7 @@ from store.domain.alerts import (
     DEFAULT_THRESHOLDS,
     Alert,
     AlertStatus,
+    AlertThread,
     ClaimedAlert,
     Forecast,
 )
@@ -83,6 +89,8 @@ class AlertService:
     def __post_init__(self) -> None:
         self.pacer = ChannelPacer(self.tuning.channel_interval)
         self.history = HistoryBudget(self.tuning.history_interval)
+        self.replies = HistoryBudget(self.tuning.history_interval)
+        """conversations.replies reads, budgeted by Slack as history reads are (per method)."""
         self._holds: dict[str, datetime] = {}
         """Channels with a post of unknown outcome: nothing else is posted there before its lookup, so our
         own posts do not push it out of the page of history the lookup reads."""
@@ -147,8 +155,33 @@ class AlertService:
         except Exception:
             log.exception("alerts for %s not evaluated after ingest (the sweep will)", account_id)
             return
-        if new and self.tuning.deliver_on_usage:
-            self._spawn(self._logged("delivery after ingest", self.deliver_due(account_id)))
+        if not self.tuning.deliver_on_usage:
+            return
+        if new:
+            self._spawn(periodic.logged("alert delivery after ingest", self.deliver_due(account_id)))
+        self._spawn(periodic.logged("alert resolution after ingest", self.resolve(account_id)))
+
+    async def resolve(self, account_id: str | None = None) -> int:
+        """Update to resolved each meter's message whose period renewed or whose allowance grew (one
+        account, or all); how many were updated. chat.update sets the message's content, so one that
+        fails is simply tried again by the next pass."""
+        shown = 0
+        for item in await self.store.alerts.resolve(self.clock(), account_id=account_id):
+            alert = item.alert
+            client = await self.provider(alert.team_id) if alert.team_id else None
+            if client is None or alert.channel is None or alert.message_ts is None:
+                await self.store.alerts.resolution_shown(alert.id, self.clock())  # nowhere to show it
+                continue
+            message = alert_message(alert, company=item.company_name)
+            outcome = await delivery.update(
+                client, alert.channel, alert.message_ts, message, within=self.tuning.post_timeout
+            )
+            if isinstance(outcome, Retry):
+                log.info("alert %s resolved, its message not updated yet: %s", alert.id, outcome.reason)
+                continue
+            await self.store.alerts.resolution_shown(alert.id, self.clock())
+            shown += isinstance(outcome, Posted)
+        return shown
 
     # -------------------------------------------------------------------------------- delivery
 
@@ -207,6 +240,8 @@ class AlertService:
                 AlertStatus.FAILED, Failure(item, "no_alerts_channel", await self._any_client(alert))
             )
         unconfirmed = self._needs_lookup(alert, batch.claimed_at)
+        if not unconfirmed and not alert.is_exhaustion and (until := quiet_until(item, self.clock())):
+            return await self._defer(item, until, "quiet hours")  # running out is never held back
         hold = self._holds.get(item.channel)
         if hold is not None and hold <= batch.claimed_at:
             del self._holds[item.channel]
@@ -214,6 +249,14 @@ class AlertService:
             return await self._defer(item, hold, "an earlier alert to this channel awaits its history check")
         chart = await burn_down_of(self.store, alert)
         forecast = chart.forecast if chart is not None else alert.forecast
+        thread = item.thread
+        if thread is not None and thread.channel == item.channel:
+            client = await self.provider(thread.team_id)
+            if client is not None:
+                in_thread = await self._deliver_in_thread(item, thread, client, forecast, batch)
+                if in_thread is not None:
+                    return in_thread
+                log.info("alert %s: its meter's message is gone; posting a new one", alert.id)
         refused: tuple[Refused, AsyncWebClient] | None = None
         gone: list[str] = []
         for team_id in await self._teams(alert.account_id, item.channel_team_id):
@@ -266,6 +309,83 @@ class AlertService:
         )
         return _Result(AlertStatus.SKIPPED)
 
+    async def _deliver_in_thread(
+        self,
+        item: ClaimedAlert,
+        thread: AlertThread,
+        client: AsyncWebClient,
+        forecast: Forecast | None,
+        batch: _Batch,
+    ) -> _Result | None:
+        """A higher crossing: update the meter's message in place, then reply once in its thread. None when
+        the message is gone (the alert is then posted afresh). The reply carries the alert id in its
+        metadata; one whose outcome was lost is looked up in the thread before it is posted again."""
+        alert = item.alert
+        if self._needs_lookup(alert, batch.claimed_at):
+            found = await self._look_up(batch, thread.team_id, client, item, thread_ts=thread.ts)
+            if isinstance(found, datetime):
+                return await self._defer(item, found, "thread not readable yet", unconfirmed=True)
+            if found is not None:
+                log.info("alert %s was already replied (%s); recording it", alert.id, found.ts)
+                await self._record_sent(
+                    item, thread.team_id, Posted(thread.channel, thread.ts), forecast, found.ts
+                )
+                return _Result(AlertStatus.SENT)
+        if not self._in_lease(batch):
+            return await self._defer(item, self.clock(), "lease running out before the update")
+        await self.pacer.wait(thread.channel)
+        message = alert_message(alert, company=item.company_name, forecast=forecast)
+        updated = await delivery.update(
+            client, thread.channel, thread.ts, message, within=self.tuning.post_timeout
+        )
+        if isinstance(updated, Refused) and updated.reason in MESSAGE_GONE:
+            return None
+        if not isinstance(updated, Posted):
+            return await self._settle(item, updated, client)
+        mention = await self.store.admins.list(alert.account_id) if alert.is_exhaustion else []
+        await self.pacer.wait(thread.channel)
+        if not self._in_lease(batch):
+            return await self._defer(item, self.clock(), "lease running out before the reply")
+        replied = await delivery.post(
+            client,
+            thread.channel,
+            thread_reply(alert, mention=mention),
+            alert_id=alert.id,
+            within=self.tuning.post_timeout,
+            thread_ts=thread.ts,
+        )
+        if isinstance(replied, Posted):
+            await self._record_sent(
+                item, thread.team_id, Posted(thread.channel, thread.ts), forecast, replied.ts
+            )
+            return _Result(AlertStatus.SENT)
+        return await self._settle(item, replied, client)
+
+    async def _settle(self, item: ClaimedAlert, outcome: delivery.Outcome, client: AsyncWebClient) -> _Result:
+        """A threaded alert's update or reply did not go through: retried, or failed for good."""
+        alert = item.alert
+        if isinstance(outcome, Retry):
+            return await self._retry(item, outcome, client)
+        if isinstance(outcome, WorkspaceGone):
+            await self.store.alerts.mark_failed(
+                alert.id,
+                alert.attempts,
+                error=f"workspace_uninstalled ({outcome.reason})",
+                status=AlertStatus.SKIPPED,
+            )
+            return _Result(AlertStatus.SKIPPED)
+        assert isinstance(outcome, Refused)
+        await self.store.alerts.mark_failed(alert.id, alert.attempts, error=outcome.reason)
+        return _Result(
+            AlertStatus.FAILED, Failure(item, outcome.reason, client if outcome.channel_problem else None)
+        )
+
+    def _in_lease(self, batch: _Batch) -> bool:
+        """Whether a call made now is answered before the pass's lease runs out (another pass may then
+        take the alert over)."""
+        cutoff = batch.claimed_at + self.tuning.lease - timedelta(seconds=2 * self.tuning.post_timeout)
+        return self.clock() <= cutoff
+
     def _needs_lookup(self, alert: Alert, claimed_at: datetime) -> bool:
         """Whether an earlier attempt may have posted the alert: its outcome was unknown (a 5xx, a timeout,
         a dropped connection: any recorded reason but a 429 or a deferral), or it was cut off (a crash, a
@@ -279,16 +399,23 @@ class AlertService:
         return not _not_posted(alert.error)
 
     async def _look_up(
-        self, batch: _Batch, team_id: str, client: AsyncWebClient, item: ClaimedAlert
+        self,
+        batch: _Batch,
+        team_id: str,
+        client: AsyncWebClient,
+        item: ClaimedAlert,
+        *,
+        thread_ts: str | None = None,
     ) -> Posted | datetime | None:
-        """The alert's message if an earlier attempt did post it; None when it is not in the channel's
-        newest messages (or Slack will never let the app read them); when to try again when the history
-        cannot be read now. One read per workspace and channel per batch, within the workspace's budget."""
+        """The alert's message (its reply in the thread of `thread_ts`, when given) if an earlier attempt
+        did post it; None when it is not among the channel's newest messages (the thread's first) or Slack
+        will never let the app read them; when to try again when they cannot be read now. One read per
+        workspace and channel (or thread) per batch, within the workspace's budget for that method."""
         assert item.channel is not None
-        key = (team_id, item.channel)
+        key = (team_id, item.channel, thread_ts or "")
         read = batch.reads.get(key)
         if read is None:
-            read = await self._read_history(team_id, client, item.channel)
+            read = await self._read_history(team_id, client, item.channel, thread_ts)
             batch.reads[key] = read
         if isinstance(read, datetime):
             return read
@@ -303,13 +430,17 @@ class AlertService:
         return read.get(item.alert.id)
 
     async def _read_history(
-        self, team_id: str, client: AsyncWebClient, channel: str
+        self, team_id: str, client: AsyncWebClient, channel: str, thread_ts: str | None
     ) -> dict[int, Posted] | HistoryUnreadable | datetime:
         now = self.clock()
-        if (next_read := self.history.take(team_id, now)) is not None:
+        budget = self.history if thread_ts is None else self.replies
+        if (next_read := budget.take(team_id, now)) is not None:
             return next_read
-        found = await delivery.posted_alerts(
-            client, channel, within=self.tuning.post_timeout, limit=self.tuning.history_page
+        within, page = self.tuning.post_timeout, self.tuning.history_page
+        found = (
+            await delivery.posted_alerts(client, channel, within=within, limit=page)
+            if thread_ts is None
+            else await delivery.replied_alerts(client, channel, thread_ts, within=within, limit=page)
         )
         if not isinstance(found, HistoryUnreadable) or found.refused:
             return found
@@ -319,7 +450,7 @@ class AlertService:
             else self.tuning.history_interval
         )
         if found.rate_limited:
-            self.history.wait(team_id, now + wait)
+            budget.wait(team_id, now + wait)
         return now + max(wait, self.tuning.history_interval)
 
     async def _attempt(
@@ -330,10 +461,10 @@ class AlertService:
         assert item.channel is not None
         alert = item.alert
         await self.pacer.wait(item.channel)
-        cutoff = batch.claimed_at + self.tuning.lease - timedelta(seconds=2 * self.tuning.post_timeout)
-        if self.clock() > cutoff:
+        if not self._in_lease(batch):
             return None
-        message = alert_message(alert, company=item.company_name, forecast=forecast)
+        mention = await self.store.admins.list(alert.account_id) if alert.is_exhaustion else []
+        message = alert_message(alert, company=item.company_name, forecast=forecast, mention=mention)
         return await delivery.post(
             client, item.channel, message, alert_id=alert.id, within=self.tuning.post_timeout
         )
@@ -348,14 +479,21 @@ class AlertService:
             self._hold(item.channel, at)
         error = f"{UNCONFIRMED if unconfirmed else DEFERRED}: {why}"
         log.info("alert %s deferred to %s: %s", alert.id, at, error)
-        await self.store.alerts.mark_retry(alert.id, alert.attempts, at=at, error=error)
+        await self.store.alerts.mark_retry(
+            alert.id, alert.attempts, at=at, error=error, uncertain=unconfirmed
+        )
         return _Result(AlertStatus.PENDING)
 
     def _hold(self, channel: str, until: datetime) -> None:
         self._holds[channel] = max(until, self._holds.get(channel, until))
 
     async def _record_sent(
-        self, item: ClaimedAlert, team_id: str, posted: Posted, forecast: Forecast | None
+        self,
+        item: ClaimedAlert,
+        team_id: str,
+        posted: Posted,
+        forecast: Forecast | None,
+        reply_ts: str | None = None,
     ) -> None:
         alert = item.alert
         recorded = await self.store.alerts.mark_sent(
@@ -366,6 +504,7 @@ class AlertService:
             ts=posted.ts,
             now=self.clock(),
             forecast=forecast,
+            reply_ts=reply_ts,
         )
         if not recorded:
             log.warning("alert %s was posted after its lease ran out and another loop took it over", alert.id)
@@ -387,7 +526,9 @@ class AlertService:
             if item.channel is not None:
                 self._hold(item.channel, at)
         log.info("alert %s: %s; retrying at %s", alert.id, outcome.reason, at)
-        await self.store.alerts.mark_retry(alert.id, alert.attempts, at=at, error=outcome.reason)
+        await self.store.alerts.mark_retry(
+            alert.id, alert.attempts, at=at, error=outcome.reason, uncertain=outcome.uncertain
+        )
         return _Result(AlertStatus.PENDING)
 
     def _gives_up(self, alert: Alert) -> bool:
@@ -429,9 +570,10 @@ class AlertService:
         next_sweep = loop.time()
         while not stop.is_set():
             if loop.time() >= next_sweep:
-                await self._logged("evaluation", self.sweep())
+                await periodic.logged("alert evaluation", self.sweep())
+                await periodic.logged("alert resolution", self.resolve())
                 next_sweep = loop.time() + evaluate_every
-            await self._logged("delivery", self.drain())
+            await periodic.logged("alert delivery", self.drain())
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), deliver_every)
 
@@ -451,21 +593,6 @@ class AlertService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    @staticmethod
-    async def _logged(what: str, work: Awaitable[Any]) -> None:
-        try:
-            await work
-        except StoreUnavailable as error:
-            log.warning("alert %s skipped, database unavailable: %s", what, error)
-        except Exception:
-            log.exception("alert %s failed", what)
-
-
-DEFERRED = "deferred"
-"""Error prefix of an alert put back unposted (its earlier attempts' outcomes all known)."""
-UNCONFIRMED = "unconfirmed"
-"""Error prefix of an alert put back while an earlier attempt's outcome is still unknown."""
-
 
 def _not_posted(error: str | None) -> bool:
     """Whether the recorded outcome of the last attempt says for sure that nothing was posted."""
@@ -475,9 +602,10 @@ def _not_posted(error: str | None) -> bool:
 @dataclass
 class _Batch:
     """One delivery pass: when its alerts were claimed (their lease runs from then), and the channel
-    histories read in it, by (workspace, channel): a channel's history is read at most once per pass."""
+    histories (and threads) read in it, by (workspace, channel, thread ts or ""): each is read at most
+    once per pass."""
 
     claimed_at: datetime
-    reads: dict[tuple[str, str], dict[int, Posted] | HistoryUnreadable | datetime] = field(
+    reads: dict[tuple[str, str, str], dict[int, Posted] | HistoryUnreadable | datetime] = field(
         default_factory=dict
     )

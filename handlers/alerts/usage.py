@@ -7,7 +7,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts.burndown import burn_down
+from bot.alerts.burndown import plan_burn_downs
 from bot.alerts.chart import BurnDown, burndown_png
 from handlers.alerts.views import chart_comment, usage_summary_message
 from handlers.interaction import Interaction
@@ -18,33 +18,10 @@ log = logging.getLogger(__name__)
 
 async def show_usage(interaction: Interaction[str]) -> None:
     plan = await interaction.store.accounts.snapshot(await interaction.account_id())
-    charts = await _burn_downs(interaction, plan)
+    charts = await plan_burn_downs(interaction.store, plan)
     chart_channel = await _send_chart(interaction, plan, charts) if charts else None
     forecasts = {meter: chart.forecast for meter, chart in charts.items()}
     await interaction.reply(usage_summary_message(plan, forecasts, chart_channel=chart_channel))
-
-
-async def _burn_downs(interaction: Interaction[str], plan: PlanSnapshot) -> dict[Meter, BurnDown]:
-    sub = plan.subscription
-    charts: dict[Meter, BurnDown] = {}
-    for meter in Meter:
-        allowance = plan.allowance(meter)
-        if allowance is None:
-            continue
-        charts[meter] = await burn_down(
-            interaction.store,
-            plan.account.id,
-            meter.value,
-            label=meter.label,
-            unit=meter.unit,
-            used=allowance.used,
-            available=allowance.available,
-            period_start=sub.period_start,
-            renewal=sub.next_payment_date,
-            as_of=allowance.used_at,
-            fallback_as_of=plan.account.data_as_of,
-        )
-    return charts
 
 
 async def _send_chart(

@@ -25,7 +25,7 @@ from handlers.alerts.ids import Block as BlockId
 from handlers.messages import INVOICE_NOTE, Message, slack_date, slack_datetime, truncate, usage_line
 from handlers.payloads import Payload, RowId
 from handlers.plan.views import allowance_line
-from store.domain.alerts import Alert, AlertKind, Forecast, allowance_meter
+from store.domain.alerts import Alert, AlertKind, Forecast, Resolution, allowance_meter
 from store.domain.plan import STAFF_LICENCES, Meter, PlanSnapshot
 
 MAX_SECTION_CHARS: Final = 3000
@@ -85,14 +85,21 @@ def alert_text(alert: Alert, forecast: Forecast | None = None) -> str:
     return text
 
 
-def alert_message(alert: Alert, *, company: str, forecast: Forecast | None = None) -> Message:
-    """The alert as posted to the alerts channel, and as updated after a snooze or acknowledgement."""
+def alert_message(
+    alert: Alert, *, company: str, forecast: Forecast | None = None, mention: Sequence[str] = ()
+) -> Message:
+    """The meter's one message this period, showing `alert`: as posted, as updated by a higher crossing,
+    a snooze or an acknowledgement, and as resolved. `mention`: the administrators, called in when the
+    first post of the period is already running out (later crossings call them in a thread reply)."""
     forecast = forecast or alert.forecast
     percent = percent_used(alert.used, alert.available)
+    title = f"{_emoji(alert)} *{headline(alert)}*{_call_in(mention)}"
+    if alert.resolution is not None:
+        title = f":white_check_mark: *Resolved:* ~{headline(alert)}~"
     blocks: list[Block] = [
         SectionBlock(
             block_id=BlockId.ALERT_HEADLINE,
-            text=MarkdownTextObject(text=truncate(f"{_emoji(alert)} *{headline(alert)}*", MAX_SECTION_CHARS)),
+            text=MarkdownTextObject(text=truncate(title, MAX_SECTION_CHARS)),
         ),
         SectionBlock(
             block_id=BlockId.ALERT_USAGE,
@@ -122,10 +129,41 @@ def alert_message(alert: Alert, *, company: str, forecast: Forecast | None = Non
     if state := _state_text(alert):
         blocks.append(ContextBlock(block_id=BlockId.ALERT_STATE, elements=[MarkdownTextObject(text=state)]))
     blocks.append(ActionsBlock(block_id=BlockId.ALERT_ACTIONS, elements=_alert_buttons(alert)))
-    return Message(text=alert_text(alert, forecast), blocks=blocks, response_type="in_channel")
+    text = alert_text(alert, forecast)
+    return Message(
+        text=f"Resolved: {text}" if alert.resolution else text, blocks=blocks, response_type="in_channel"
+    )
+
+
+def resolution_line(alert: Alert) -> str:
+    """Why the meter's message was resolved."""
+    if alert.resolution == Resolution.ALLOWANCE_RAISED and alert.resolved_available is not None:
+        return (
+            f":arrow_up: The allowance was raised to {quantity(alert.resolved_available)} {alert.unit}, "
+            f"so {alert.label.lower()} are below {alert.threshold}% again."
+        )
+    return f":arrows_counterclockwise: The billing period renewed on {slack_date(alert.period_end)}: usage starts afresh."
+
+
+def thread_reply(alert: Alert, *, mention: Sequence[str] = ()) -> Message:
+    """The short reply a higher crossing adds in the thread of its meter's message (which it updated);
+    running out calls the administrators in."""
+    figures = f"{quantity(alert.used)} of {quantity(alert.available)} {alert.unit}"
+    text = f"{_emoji(alert)} *{headline(alert)}* ({figures}).{_call_in(mention)}"
+    return Message(
+        text=truncate(f"{headline(alert)} ({figures})", 3000),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, MAX_SECTION_CHARS)))],
+        response_type="in_channel",
+    )
+
+
+def _call_in(mention: Sequence[str]) -> str:
+    return " " + " ".join(f"<@{user}>" for user in mention) + " — please take a look." if mention else ""
 
 
 def _state_text(alert: Alert) -> str:
+    if alert.resolution is not None:
+        return resolution_line(alert)
     lines = []
     if alert.acknowledged_by is not None and alert.acknowledged_at is not None:
         lines.append(
@@ -154,10 +192,10 @@ class SnoozeValue(Payload):
 
 def _alert_buttons(alert: Alert) -> list[Any]:
     value = AlertRef(id=alert.id).encode()
-    buttons: list[Any] = [
-        ButtonElement(text="View plan", action_id=Action.ALERT_VIEW_PLAN, value=value),
-        ButtonElement(text="Request more", action_id=Action.ALERT_REQUEST_MORE, value=value),
-    ]
+    buttons: list[Any] = [ButtonElement(text="View plan", action_id=Action.ALERT_VIEW_PLAN, value=value)]
+    if alert.resolution is not None:
+        return buttons
+    buttons.append(ButtonElement(text="Request more", action_id=Action.ALERT_REQUEST_MORE, value=value))
     if alert.acknowledged_by is None:
         buttons.append(
             StaticSelectElement(
@@ -218,23 +256,32 @@ def delivery_failed_message(
 # --------------------------------------------------------------------------------------------------
 
 
-def usage_summary_message(
-    plan: PlanSnapshot, forecasts: Mapping[Meter, Forecast | None], *, chart_channel: str | None
-) -> Message:
-    """Each allowance with its bar and forecast; says where the burn-down chart went."""
+NO_FORECAST: Final = "_No forecast: not enough readings this period, or usage is not rising._"
+
+
+def allowances_text(plan: PlanSnapshot, forecasts: Mapping[Meter, Forecast | None]) -> str:
+    """Each metered allowance of the plan: its bar and figures, then its run-out forecast."""
     renewal = plan.subscription.next_payment_date
     lines = ["*Allowances this billing period*"]
     for meter in Meter:
         line = allowance_line(plan, meter)
         if line is None:
             continue
-        lines.append(line)
         forecast = forecasts.get(meter)
-        lines.append(
-            forecast_line(meter.label, forecast, renewal)
-            if forecast is not None
-            else "_No forecast: not enough readings this period, or usage is not rising._"
-        )
+        lines += [
+            line,
+            forecast_line(meter.label, forecast, renewal) if forecast is not None else NO_FORECAST,
+        ]
+    if len(lines) == 1:
+        lines.append("_No metered allowances on this plan._")
+    return "\n".join(lines)
+
+
+def usage_summary_message(
+    plan: PlanSnapshot, forecasts: Mapping[Meter, Forecast | None], *, chart_channel: str | None
+) -> Message:
+    """Each allowance with its bar and forecast; says where the burn-down chart went."""
+    renewal = plan.subscription.next_payment_date
     where = (
         f"The burn-down chart is in <#{chart_channel}>."
         if chart_channel
@@ -243,7 +290,7 @@ def usage_summary_message(
     blocks: list[Block] = [
         SectionBlock(
             block_id=BlockId.USAGE_SUMMARY,
-            text=MarkdownTextObject(text=truncate("\n".join(lines), MAX_SECTION_CHARS)),
+            text=MarkdownTextObject(text=truncate(allowances_text(plan, forecasts), MAX_SECTION_CHARS)),
         ),
         ContextBlock(
             elements=[

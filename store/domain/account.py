@@ -108,6 +108,11 @@ class AccountDocument(_Doc):
     next_payment_date: BoundedDate
     staff_licences_purchased: Count
     staff_licences_assigned: Count
+    licence_price: Fee | None = Field(
+        default=None,
+        description="What one staff licence costs a month, in `currency` (licence hygiene prices unused "
+        "licences with it); null: the plan's `monthly_fee` divided by `staff_licences_purchased`.",
+    )
     voip_rate_per_min: Price
     allowances: dict[Meter, AllowanceDoc]
     features: dict[FeatureKey, FeatureDoc]

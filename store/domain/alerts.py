@@ -6,7 +6,7 @@ Pure data (no Slack, no database). The rules that decide when to alert live in `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
@@ -24,6 +24,9 @@ EXHAUSTED: Final = 100
 
 FORECAST_THRESHOLD: Final = EXHAUSTED
 """Forecast alerts are stored with this threshold: they forecast reaching 100%."""
+
+DEFAULT_TIME_ZONE: Final = "UTC"
+"""An account's time zone until one is learned from an administrator's Slack profile or chosen."""
 
 
 def allowance_meter(meter: str) -> Meter | None:
@@ -82,8 +85,29 @@ class AlertStatus(StrEnum):
     """Alerts for its meter were turned off before it was posted."""
 
 
+class Resolution(StrEnum):
+    """Why a meter's alert message was resolved."""
+
+    RENEWED = "renewed"
+    """A new billing period started: usage starts afresh."""
+    ALLOWANCE_RAISED = "allowance"
+    """The allowance grew (an upgrade applied): the meter is below the threshold last announced."""
+
+
+class QuietHours(Frozen):
+    """Local times between which warnings wait (`start` after `end` spans midnight: 20:00–08:00), and
+    whether the whole weekend is quiet too. Running out (100%) is never held back."""
+
+    start: time
+    end: time
+    weekends: bool = False
+
+
 class AlertRules(Frozen):
-    """An account's alert settings; `overrides` maps a meter to its own thresholds (empty: off)."""
+    """An account's alert settings; `overrides` maps a meter to its own thresholds (empty: off).
+
+    `time_zone` is an IANA name (`DEFAULT_TIME_ZONE` until learned or chosen; `time_zone_set` says
+    whether it was); it places quiet hours and is the account's local time for anything else too."""
 
     enabled: bool = True
     channel: str | None = None
@@ -92,6 +116,9 @@ class AlertRules(Frozen):
     overrides: dict[str, tuple[int, ...]] = Field(default_factory=dict)
     updated_at: datetime | None = None
     updated_by: str | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+    time_zone_set: bool = False
+    quiet: QuietHours | None = None
 
     def thresholds_for(self, meter: str) -> tuple[int, ...]:
         """The thresholds that apply to `meter`; empty when alerts are off for it."""
@@ -106,6 +133,8 @@ class AlertRules(Frozen):
             "channel": self.channel,
             "thresholds": list(self.thresholds),
             "overrides": {meter: list(values) for meter, values in sorted(self.overrides.items())},
+            "time_zone": self.time_zone,
+            "quiet": None if self.quiet is None else self.quiet.model_dump(mode="json"),
         }
 
 
@@ -200,6 +229,13 @@ class Alert(Frozen):
     acknowledged_at: datetime | None = None
     snoozed_until: datetime | None = None
     snoozed_by: str | None = None
+    reply_ts: str | None = None
+    """Its reply in the thread of its meter's message (`message_ts`), when it updated that message."""
+    may_be_posted: bool = False
+    resolved_at: datetime | None = None
+    resolution: Resolution | None = None
+    resolved_available: Decimal | None = None
+    """The allowance when the alert was resolved because it grew."""
 
     @property
     def label(self) -> str:
@@ -210,10 +246,32 @@ class Alert(Frozen):
         return self.kind == AlertKind.THRESHOLD and self.threshold >= EXHAUSTED
 
 
+class AlertThread(Frozen):
+    """Where a meter's alerts of one period are: the message its first alert posted, and the alert it
+    shows now. A later crossing updates that message and replies in its thread."""
+
+    team_id: str
+    channel: str
+    ts: str
+    shown: int
+    """The id of the alert the message shows."""
+
+
 class ClaimedAlert(Frozen):
-    """An alert a delivery loop has claimed (status sending), with where it should go."""
+    """An alert a delivery loop has claimed (status sending), with where it should go: a new message,
+    or the thread of its meter's message this period. `time_zone` and `quiet` are the account's."""
 
     alert: Alert
     channel: str | None
     channel_team_id: str | None
+    company_name: str
+    thread: AlertThread | None = None
+    time_zone: str = DEFAULT_TIME_ZONE
+    quiet: QuietHours | None = None
+
+
+class ResolvedAlert(Frozen):
+    """A meter's message to update as resolved: the alert it shows, and where it is."""
+
+    alert: Alert
     company_name: str

@@ -207,6 +207,9 @@ ACCOUNT_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TEAM_ID_PATTERN: Final = r"^[TE][A-Z0-9]{2,31}$"
 USER_ID_PATTERN: Final = r"^[UW][A-Z0-9]{2,31}$"
 
+STAFF_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
+"""A staff account's id on the billing platform: a number, a slug or an email-like login."""
+
 AccountId = Annotated[
     str,
     Field(
@@ -228,3 +231,19 @@ TeamId = Annotated[
 UserId = Annotated[
     str, Field(pattern=USER_ID_PATTERN, max_length=32, description="A Slack user id, such as `U0123ABCD`.")
 ]
+StaffId = Annotated[
+    str,
+    Field(
+        pattern=STAFF_ID_PATTERN,
+        max_length=64,
+        description="The staff account's id on the billing platform, such as `s-1001`.",
+        examples=["s-1001"],
+    ),
+]
+
+# --- staff activity --------------------------------------------------------------------------------------
+
+MAX_STAFF: Final = 5_000
+"""Staff accounts in one list (about 120 bytes each: a 1 MiB body holds some 8,000)."""
+MAX_DISPLAY_NAME: Final = 100
+"""A staff member's display name, as the dashboard shows it."""

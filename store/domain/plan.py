@@ -100,6 +100,8 @@ class Subscription(Frozen):
     next_payment_date: date
     staff_licences_purchased: int
     staff_licences_assigned: int
+    licence_price: Decimal | None = None
+    """One staff licence a month, when the billing platform states it (`bot.licences` derives it otherwise)."""
 
 
 class Allowance(Frozen):

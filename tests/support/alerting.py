@@ -85,6 +85,21 @@ def posts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
     return [c for c in fake.calls_to("chat.postMessage") if c.ok and c.params.get("channel") == channel]
 
 
+def top_posts(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
+    """Alert messages Slack accepted in `channel`, replies in threads left out."""
+    return [c for c in posts(fake, channel) if not c.params.get("thread_ts")]
+
+
+def replies(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
+    """Replies Slack accepted in threads of `channel`."""
+    return [c for c in posts(fake, channel) if c.params.get("thread_ts")]
+
+
+def updates(fake: FakeSlack, channel: str = ALERTS_CHANNEL) -> list[RecordedCall]:
+    """Messages of `channel` Slack accepted updates of."""
+    return [c for c in fake.calls_to("chat.update") if c.ok and c.params.get("channel") == channel]
+
+
 def in_channels(fake: FakeSlack) -> Counter[int]:
     """How many messages of each alert (by id) are in the fake's channels: what people see, including
     messages Slack stored while answering an error."""

@@ -55,7 +55,7 @@ class SlackDriver:
         response = await self.post(body)
         return Reply(response.status, await response.text(), response_url)
 
-    async def reply_to(self, reply: Reply, timeout: float = 5.0) -> RecordedCall:
+    async def reply_to(self, reply: Reply, timeout: float = 15.0) -> RecordedCall:
         """The message the app posted to the command's response_url."""
         return await self.fake.wait_for(
             "response_url", where=lambda c: c.url == reply.response_url, timeout=timeout

@@ -1,0 +1,183 @@
+"""One alert, one message: a meter's first crossing in a period posts it; each higher crossing updates
+it in place and adds one reply in its thread (exactly once, even when Slack loses the answer); a new
+period or a bigger allowance resolves it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from bot.demo import add_month, demo_document
+from bot.devtools.fake_slack import FakeSlack
+from handlers.alerts.service import AlertService
+from handlers.alerts.views import AlertRef
+from store import Store
+from store.domain.account import AllowanceDoc
+from store.domain.alerts import AlertStatus, Resolution
+from store.domain.plan import Meter
+from tests.support.alerting import (
+    ACCOUNT,
+    ADMIN,
+    read,
+    replies,
+    service,
+    top_posts,
+    updates,
+    use_alerts_channel,
+)
+from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.slackdriver import all_text
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+VOICE = "voice_minutes"
+OTHERS_OFF = dict.fromkeys(
+    ("staff_licences", "feature:virtual_numbers", "feature:staff_accounts", "feature:destinations"), ()
+)
+SECOND_ADMIN = "U0SECONDADMIN"
+
+
+@pytest.fixture
+async def alerts(store: Store, fake_slack: FakeSlack, clock: FakeClock) -> AsyncIterator[AlertService]:
+    await use_alerts_channel(store, overrides=OTHERS_OFF)
+    await store.usage.clear(ACCOUNT)
+    alerts = service(store, fake_slack, clock)
+    yield alerts
+    await alerts.close()
+
+
+async def cross(store: Store, alerts: AlertService, clock: FakeClock, used: int) -> None:
+    """Voice minutes reach `used` (of 5,000) an hour later, and what is due is delivered."""
+    clock.advance(hours=1)
+    await read(store, clock, VOICE, used)
+    await alerts.evaluate()
+    await alerts.drain()
+
+
+async def test_higher_crossings_update_the_one_message_and_reply_in_its_thread(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await store.admins.add(ACCOUNT, SECOND_ADMIN, by=ADMIN)
+    await cross(store, alerts, clock, 4100)
+    (post,) = top_posts(fake_slack)
+    ts = post.response["ts"]
+    assert "80%" in post.params["text"]
+    assert not replies(fake_slack)
+    assert not updates(fake_slack)
+
+    await cross(store, alerts, clock, 4600)
+    await cross(store, alerts, clock, 5000)
+
+    assert len(top_posts(fake_slack)) == 1, "one message per meter and period"
+    ninety, hundred = updates(fake_slack)
+    assert ninety.params["ts"] == hundred.params["ts"] == ts, "updated in place"
+    assert "90%" in all_text(ninety.params)
+    assert "4,600 of 5,000" in all_text(ninety.params)
+    assert "used up" in all_text(hundred.params)
+    first, second = replies(fake_slack)
+    assert first.params["thread_ts"] == second.params["thread_ts"] == ts
+    assert "90%" in first.params["text"]
+    assert "<@" not in all_text(first.params)
+    assert f"<@{ADMIN}>" in all_text(second.params)
+    assert f"<@{SECOND_ADMIN}>" in all_text(second.params)
+    sent = {a.threshold: a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT}
+    assert {a.message_ts for a in sent.values()} == {ts}
+    assert sent[100].reply_ts == second.response["ts"]
+    (actions,) = [b for b in hundred.params["blocks"] if b["type"] == "actions"]
+    value = AlertRef.decode(actions["elements"][0]["value"])
+    assert value is not None
+    assert value.id == sent[100].id, "the buttons act on the alert the message shows"
+
+
+async def test_a_first_post_already_running_out_calls_the_administrators_in(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await store.admins.add(ACCOUNT, SECOND_ADMIN, by=ADMIN)
+    await cross(store, alerts, clock, 5000)
+    (post,) = top_posts(fake_slack)
+    assert "used up" in all_text(post.params)
+    assert f"<@{ADMIN}>" in all_text(post.params)
+    assert f"<@{SECOND_ADMIN}>" in all_text(post.params)
+    assert not replies(fake_slack)
+
+
+async def test_an_early_first_post_calls_nobody_in(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4600)
+    (post,) = top_posts(fake_slack)
+    assert "<@" not in all_text(post.params)
+
+
+async def test_a_reply_slack_stored_without_saying_so_is_not_replied_twice(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4100)
+    (post,) = top_posts(fake_slack)
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    await cross(store, alerts, clock, 4600)
+    (ninety,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.threshold == 90]
+    assert ninety.status == AlertStatus.PENDING
+    assert ninety.may_be_posted
+
+    clock.advance(seconds=61)  # the wait before a lookup
+    await alerts.drain()
+    (ninety,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.threshold == 90]
+    assert ninety.status == AlertStatus.SENT
+    thread = [m for m in fake_slack.messages["C0ALERTS"] if m.get("thread_ts") == post.response["ts"]]
+    assert len(thread) == 1, "the stored reply was found in the thread, not posted again"
+    assert ninety.reply_ts == thread[0]["ts"]
+    assert fake_slack.calls_to("conversations.replies"), "looked up in the thread"
+
+
+async def test_a_new_period_resolves_the_message(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4600)
+    (post,) = top_posts(fake_slack)
+
+    clock.now = datetime(2026, 12, 5, 10, tzinfo=UTC)
+    doc = demo_document(DEMO_NOW)
+    renewed = doc.model_copy(
+        update={
+            "period_start": doc.next_payment_date,
+            "next_payment_date": add_month(doc.next_payment_date),
+            "allowances": {
+                m: AllowanceDoc(available=a.available, used=Decimal(0)) for m, a in doc.allowances.items()
+            },
+        }
+    )
+    await store.accounts.upsert(ACCOUNT, renewed, now=clock.now)
+    assert await alerts.resolve() == 1
+    (resolved,) = updates(fake_slack)
+    assert resolved.params["ts"] == post.response["ts"]
+    text = all_text(resolved.params)
+    assert "Resolved" in text
+    assert "billing period renewed" in text
+    assert await alerts.resolve() == 0, "resolved once"
+
+
+async def test_a_bigger_allowance_resolves_the_message_saying_why(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4600)
+    (post,) = top_posts(fake_slack)
+
+    doc = demo_document(DEMO_NOW)
+    allowances = dict(doc.allowances)
+    allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(10_000), used=Decimal(4600))
+    await store.accounts.upsert(ACCOUNT, doc.model_copy(update={"allowances": allowances}), now=clock.now)
+    await alerts.on_usage(ACCOUNT)
+    await alerts.idle()
+
+    (resolved,) = updates(fake_slack)
+    assert resolved.params["ts"] == post.response["ts"]
+    text = all_text(resolved.params)
+    assert "allowance was raised to 10,000 min" in text
+    assert "below 90%" in text
+    (alert,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    assert alert.resolution == Resolution.ALLOWANCE_RAISED
+    assert not any(b.get("type") == "actions" and len(b["elements"]) > 1 for b in resolved.params["blocks"])
