@@ -9,7 +9,6 @@ import logging
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from bot.app import create_app
 from bot.server import create_web_app
@@ -44,6 +43,8 @@ async def build_web_app(
     if settings.slack_app_token is None:
         app = create_web_app(services, bolt)
     else:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler  # only in Socket Mode
+
         socket = AsyncSocketModeHandler(
             bolt, settings.slack_app_token.get_secret_value(), ping_interval=socket_ping_seconds
         )

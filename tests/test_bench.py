@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bench import rates, soak
+from bench import rates, rss, soak
 from bot.rates import sample_rows
 from handlers.alerts.service import AlertService
 from handlers.slack_clients import single_client
@@ -33,6 +33,14 @@ def test_rates_benchmark_reports_every_kind_of_query_on_both_tables(
 def test_rates_benchmark_refuses_too_few_lookups() -> None:
     with pytest.raises(SystemExit):
         rates.main(["--lookups", "1"])
+
+
+def test_rss_benchmark_reports_both_servers(capsys: pytest.CaptureFixture[str]) -> None:
+    text = rss.main(["--runs", "1"])
+    assert text == capsys.readouterr().out.rstrip("\n")
+    assert "target for myplan serve: under 80 MB" in text
+    assert "myplan serve (SQLite)" in text
+    assert "bare bolt app" in text
 
 
 async def test_the_soak_sets_up_exactly_the_alerts_it_expects(database_url: str, store: Store) -> None:

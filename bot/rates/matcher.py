@@ -3,6 +3,8 @@
 `RateIndex.build` runs once per table version and precomputes dicts keyed by ISO code, dial code and
 normalized name/alias, a sorted prefix list for type-ahead, and the choice list for rapidfuzz. `lookup` then
 costs a few dict hits (codes), one phonenumbers parse (numbers), or one `process.extract` (typos only).
+numpy and rapidfuzz are imported when the first index is built (off the event loop, by `bot.rates.cache`),
+not when the server starts: a process that never looks a rate up never loads them.
 
 The index lives here; region knowledge and normalization are in `bot.rates.regions`, phone-number knowledge
 in `bot.rates.phones`, and the result types in `bot.rates.results`.
@@ -15,13 +17,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType
-from rapidfuzz import fuzz, process
 
 from bot.rates.phones import (
     _EXPLANATIONS,
@@ -57,6 +56,10 @@ from bot.rates.results import (
     UnpricedNumber,
 )
 from store.domain.rates import RateRow
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,9 @@ class RateIndex:
 
     def __init__(self, rows: Sequence[RateRow]) -> None:
         """Prefer `RateIndex.build`; the constructor does the same work."""
+        import numpy as np
+        import rapidfuzz.process  # noqa: F401  (for the first typo, imported here rather than on the loop)
+
         norms = [normalize(row.destination) for row in rows]
         order = sorted(range(len(rows)), key=lambda i: (norms[i], rows[i].iso_code))
         ranks = [0] * len(rows)
@@ -210,6 +216,8 @@ class RateIndex:
     def _index_prefixes(self, norms: Sequence[str], ranks: Sequence[int]) -> None:
         """Sorted keys (and the ranks each names) for `complete`: every word start of destination names and
         hand aliases, pycountry names from their start, compact forms, ISO, alpha-3 and dial codes."""
+        import numpy as np
+
         keyed: dict[str, set[int]] = {}
 
         def add(key: str, rank: int, word_starts: bool = False) -> None:
@@ -283,6 +291,8 @@ class RateIndex:
         if end > start:
             # Mark every row a matching key names; the first `limit` marked are the alphabetical first. One
             # pass however many keys match ("z" in a 50,000-row table: thousands).
+            import numpy as np  # loaded by the constructor: a dict hit
+
             named = np.zeros(len(self._sorted), dtype=bool)
             named[self._prefix_ranks[self._prefix_offsets[start] : self._prefix_offsets[end]]] = True
             return [self._sorted[rank] for rank in np.flatnonzero(named)[:limit].tolist()]
@@ -335,6 +345,8 @@ class RateIndex:
             yield []
             yield []
             return
+        from rapidfuzz import fuzz, process  # loaded by the constructor
+
         best: dict[int, tuple[float, bool]] = {}
         for number, tier in enumerate(self._tiers):
             choices = tier.choices(norm, by_word=number == 1)
