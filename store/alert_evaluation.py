@@ -1,10 +1,12 @@
 """Quota alert evaluation: the set-based evaluator, and the isolation of an account it cannot evaluate.
 
 The evaluator is SQL over every account at once (or one account, right after an ingest): one
-``INSERT … SELECT … ON CONFLICT DO NOTHING`` claims each crossed (meter, threshold, billing period)
-exactly once — the unique constraint on ``alerts`` is the claim, so concurrent evaluators, restarts
-and dips below a threshold cannot repeat an alert. Forecast alerts are claimed the same way, from
-per-meter reading statistics the database aggregates and a forecaster the caller supplies.
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` claims each crossed (meter, threshold, billing period,
+allowance) exactly once — the unique constraint on ``alerts`` is the claim, so concurrent evaluators,
+restarts and dips below a threshold cannot repeat an alert, while a changed allowance (an upgrade, a
+downgrade) starts its thresholds afresh. Forecast alerts are claimed the same way (once per period and
+allowance), from per-meter reading statistics the database aggregates and a forecaster the caller
+supplies.
 
 One account cannot stop the others' alerts: when the set-based evaluation of every account fails, the
 accounts are evaluated in halves, and halves of halves, until the failing ones stand alone; they are
@@ -365,7 +367,7 @@ class AlertEvaluation:
         """The rows of the alerts claimed (RETURNING every column)."""
         insert = self._insert()
         table = AlertRow.__table__  # the table, not the entity: plain Core statements, no ORM bulk path
-        conflict = ["account_id", "meter", "kind", "threshold", "period_start"]
+        conflict = ["account_id", "meter", "kind", "threshold", "period_start", "available"]
         thresholds = (
             insert(table)
             .from_select(list(INSERTED_COLUMNS), threshold_candidates(now, defaults, scope))

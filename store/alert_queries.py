@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Float, Select, and_, case, cast, exists, func, literal, or_, select, true, union_all
@@ -165,6 +166,12 @@ def sane_period(subscription: type[SubscriptionRow]) -> ColumnElement[bool]:
     return subscription.period_start.between(EARLIEST_DATE, LATEST_DATE)
 
 
+def same_allowance(left: Any, right: Any) -> ColumnElement[bool]:
+    """Two allowances (Money) are the same, exactly: on SQLite, where Money is text, 5000 and 5000.0000
+    are one allowance too. An alert is claimed once per period *and allowance*."""
+    return exact(left) == exact(right)
+
+
 # ------------------------------------------------------------------------------------------------
 # What is watched: every meter's used and available, as one relation
 # ------------------------------------------------------------------------------------------------
@@ -212,8 +219,9 @@ def _usage(scope: Scope, now: datetime) -> Any:
 
 
 def threshold_candidates(now: datetime, defaults: Sequence[int], scope: Scope) -> Select[Any]:
-    """Every (meter, threshold) crossed this period that has no alert yet, ordered (so concurrent
-    evaluators insert in the same order and cannot deadlock)."""
+    """Every (meter, threshold) crossed this period that has no alert yet at the meter's allowance now,
+    ordered (so concurrent evaluators insert in the same order and cannot deadlock). A changed allowance
+    (an upgrade, a downgrade) starts its thresholds afresh."""
     s, t, al = SubscriptionRow, AlertThresholdRow, AlertRow
     ar, mr, any_rule = (aliased(AlertRuleRow, name=n) for n in ("ar", "mr", "any_rule"))
 
@@ -246,6 +254,7 @@ def threshold_candidates(now: datetime, defaults: Sequence[int], scope: Scope) -
         al.kind == AlertKind.THRESHOLD.value,
         al.threshold == rules.c.percent,
         al.period_start == s.period_start,
+        same_allowance(al.available, rules.c.available),
     )
     return (
         select(
@@ -296,8 +305,9 @@ INSERTED_COLUMNS: Final = (
 
 
 def forecast_candidates(now: datetime, min_readings: int, scope: Scope) -> Select[Any]:
-    """Allowances not yet forecast this period, not used up, alerts on: their period's reading stats
-    (x in days from `now`, so the numbers stay small).
+    """Allowances not yet forecast this period at their allowance now (a raised or lowered allowance
+    changes the run-out date, so it is forecast afresh), not used up, alerts on: their period's reading
+    stats (x in days from `now`, so the numbers stay small).
 
     Only readings dated in the window of sane moments count: one stored before the bounds were
     enforced (``0001-01-01``, ``-infinity`` on PostgreSQL) would make every sum infinite."""
@@ -307,6 +317,7 @@ def forecast_candidates(now: datetime, min_readings: int, scope: Scope) -> Selec
         al.meter == a.meter,
         al.kind == AlertKind.FORECAST.value,
         al.period_start == s.period_start,
+        same_allowance(al.available, a.available),
     )
     switched_off = exists().where(
         rule.account_id == a.account_id, rule.meter.in_([ACCOUNT_WIDE, a.meter]), rule.enabled.is_(False)
@@ -395,8 +406,9 @@ def claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool = True) -> Select[Any]:
-    """Pending alerts due now (and not held by a snooze), and alerts whose sending lease ran out,
-    each with whether a more important alert of the same meter and period overtook it."""
+    """Pending alerts due now (and not held by a snooze, which holds the meter whatever its allowance),
+    and alerts whose sending lease ran out, each with whether a more important alert of the same meter,
+    period and allowance overtook it (one at another allowance is another thread, and never does)."""
     al = AlertRow
     other = aliased(AlertRow, name="other")
     snooze = aliased(AlertRow, name="snooze")
@@ -407,6 +419,7 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
         other.account_id == al.account_id,
         other.meter == al.meter,
         other.period_start == al.period_start,
+        same_allowance(other.available, al.available),
         other.kind == AlertKind.THRESHOLD.value,
     )
     overtaken = case(
@@ -444,22 +457,29 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
     return query.with_for_update(skip_locked=True, of=al) if lock else query
 
 
-def thread_key(alert: Any) -> tuple[Any, Any, Any]:
-    """A meter's alerts of one billing period share one message: (account, meter, period start)."""
-    return alert.account_id, alert.meter, alert.period_start
+def thread_key(alert: Any) -> tuple[Any, Any, Any, Any]:
+    """A meter's alerts of one billing period and allowance share one message: (account, meter, period
+    start, allowance). A Decimal allowance: 5000 and 5000.0000 are one key."""
+    return alert.account_id, alert.meter, alert.period_start, Decimal(alert.available)
 
 
 def thread_siblings(alert_ids: Sequence[int], *, lock: bool = False) -> Select[Any]:
-    """Every alert of the threads (account, meter, period) of `alert_ids`, theirs included; with `lock`,
-    only those in flight, locked unless another transaction holds them (``SKIP LOCKED``)."""
+    """Every alert of the threads (account, meter, period, allowance) of `alert_ids`, theirs included;
+    with `lock`, only those in flight, locked unless another transaction holds them (``SKIP LOCKED``)."""
     al, sib = AlertRow, aliased(AlertRow, name="sibling")
-    keys = select(al.account_id, al.meter, al.period_start).where(al.id.in_(alert_ids)).distinct().subquery()
+    keys = (
+        select(al.account_id, al.meter, al.period_start, al.available)
+        .where(al.id.in_(alert_ids))
+        .distinct()
+        .subquery()
+    )
     query = select(sib).join(
         keys,
         and_(
             sib.account_id == keys.c.account_id,
             sib.meter == keys.c.meter,
             sib.period_start == keys.c.period_start,
+            same_allowance(sib.available, keys.c.available),
         ),
     )
     if not lock:
@@ -474,8 +494,8 @@ def thread_siblings(alert_ids: Sequence[int], *, lock: bool = False) -> Select[A
 
 def resolvable(now: datetime, account_id: str | None) -> Select[Any]:
     """(alert id, resolution, allowance now) of each meter's message to resolve: the latest alert posted in
-    its thread, when a new billing period started (or its own ended), or when the allowance grew so that
-    usage is below the threshold that alert announced."""
+    its thread (one per period and allowance), when a new billing period started (or its own ended), or
+    when the allowance grew so that usage is below the threshold that alert announced."""
     al, s = AlertRow, SubscriptionRow
     later = aliased(AlertRow, name="later")
     scope = Scope(account_id=account_id) if account_id is not None else Scope.everyone()
@@ -484,6 +504,7 @@ def resolvable(now: datetime, account_id: str | None) -> Select[Any]:
         later.account_id == al.account_id,
         later.meter == al.meter,
         later.period_start == al.period_start,
+        same_allowance(later.available, al.available),
         later.status == AlertStatus.SENT.value,
         later.id > al.id,
     )

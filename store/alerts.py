@@ -465,7 +465,8 @@ async def _save_schedule(session: AsyncSession, account_id: str, rules: AlertRul
 
 
 class _Threads:
-    """The alerts of the threads (account, meter, period) a claim is about.
+    """The alerts of the threads (account, meter, period, allowance) a claim is about: a changed allowance
+    starts a thread of its own, whose first alert posts a new message.
 
     One pass at a time works on a thread: an alert is claimed only if this transaction could lock every
     alert of its thread in flight (another holding one is working on that thread), and only once every
@@ -474,8 +475,8 @@ class _Threads:
 
     def __init__(self, rows: list[AlertRow], locked: set[int]) -> None:
         self._locked = locked
-        self._by_key: dict[tuple[Any, Any, Any], list[AlertRow]] = {}
-        self._key_of: dict[int, tuple[Any, Any, Any]] = {}
+        self._by_key: dict[tuple[Any, ...], list[AlertRow]] = {}
+        self._key_of: dict[int, tuple[Any, ...]] = {}
         for row in rows:
             self._by_key.setdefault(thread_key(row), []).append(row)
             self._key_of[row.id] = thread_key(row)
@@ -488,7 +489,8 @@ class _Threads:
         return cls(rows, {row.id for row in locked})
 
     def _siblings(self, alert_id: int) -> list[AlertRow]:
-        return self._by_key.get(self._key_of.get(alert_id, ("", "", "")), [])
+        key = self._key_of.get(alert_id)
+        return self._by_key.get(key, []) if key is not None else []
 
     def may_claim(self, alert_id: int) -> bool:
         siblings = self._siblings(alert_id)
@@ -504,7 +506,8 @@ class _Threads:
         )
 
     def thread_of(self, alert_id: int) -> AlertThread | None:
-        """The message of the alert's meter this period (shown by the latest alert posted), if any."""
+        """The message of the alert's meter this period at its allowance (shown by the latest alert posted),
+        if any and not resolved: a resolved message stays resolved, and a later crossing posts anew."""
         posted = [
             row
             for row in self._siblings(alert_id)
@@ -513,6 +516,8 @@ class _Threads:
         if not posted:
             return None
         latest = max(posted, key=lambda row: row.id)
+        if latest.resolved_at is not None:
+            return None
         return AlertThread(  # each is set: filtered above
             team_id=str(latest.team_id),
             channel=str(latest.channel),

@@ -364,15 +364,25 @@ class AlertThresholdRow(Base):
 
 
 class AlertRow(Base):
-    """The alert outbox: one row per (meter, kind, threshold, billing period), written when claimed.
+    """The alert outbox: one row per (meter, kind, threshold, billing period, allowance), written when
+    claimed.
 
-    The unique constraint is what makes an alert happen once per period, across restarts and
+    The unique constraint is what makes an alert happen once per period and allowance (`available`: a
+    changed allowance, an upgrade or a downgrade, starts its thresholds afresh), across restarts and
     concurrent evaluators; `status` then tracks its delivery (see store.domain.alerts.AlertStatus).
     """
 
     __tablename__ = "alerts"
     __table_args__ = (
-        UniqueConstraint("account_id", "meter", "kind", "threshold", "period_start"),
+        UniqueConstraint(
+            "account_id",
+            "meter",
+            "kind",
+            "threshold",
+            "period_start",
+            "available",
+            name="uq_alerts_per_allowance",
+        ),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
     )
 

@@ -21,6 +21,7 @@ from store.domain.plan import Meter
 from tests.support.alerting import (
     ACCOUNT,
     ADMIN,
+    ONLY_MINUTES,
     read,
     replies,
     service,
@@ -34,15 +35,12 @@ from tests.support.slackdriver import all_text
 pytestmark = pytest.mark.usefixtures("demo")
 
 VOICE = "voice_minutes"
-OTHERS_OFF = dict.fromkeys(
-    ("staff_licences", "feature:virtual_numbers", "feature:staff_accounts", "feature:destinations"), ()
-)
 SECOND_ADMIN = "U0SECONDADMIN"
 
 
 @pytest.fixture
 async def alerts(store: Store, fake_slack: FakeSlack, clock: FakeClock) -> AsyncIterator[AlertService]:
-    await use_alerts_channel(store, overrides=OTHERS_OFF)
+    await use_alerts_channel(store, overrides=ONLY_MINUTES)
     await store.usage.clear(ACCOUNT)
     alerts = service(store, fake_slack, clock)
     yield alerts
@@ -181,3 +179,77 @@ async def test_a_bigger_allowance_resolves_the_message_saying_why(
     (alert,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
     assert alert.resolution == Resolution.ALLOWANCE_RAISED
     assert not any(b.get("type") == "actions" and len(b["elements"]) > 1 for b in resolved.params["blocks"])
+
+
+async def set_voice_allowance(store: Store, clock: FakeClock, available: int, used: int) -> None:
+    """The account's voice allowance is now `available` (an upgrade or a downgrade applied), `used` used."""
+    doc = demo_document(DEMO_NOW)
+    allowances = dict(doc.allowances)
+    allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(available), used=Decimal(used))
+    await store.accounts.upsert(ACCOUNT, doc.model_copy(update={"allowances": allowances}), now=clock.now)
+
+
+async def test_a_raised_allowance_starts_the_thresholds_afresh_in_a_new_message(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4100)  # 80% of 5,000
+    (first,) = top_posts(fake_slack)
+    assert "80%" in first.params["text"]
+
+    await set_voice_allowance(store, clock, 10_000, 4100)  # an upgrade applied
+    await alerts.on_usage(ACCOUNT)
+    await alerts.idle()
+    (resolved,) = updates(fake_slack)
+    assert resolved.params["ts"] == first.response["ts"]
+    assert "allowance was raised to 10,000 min" in all_text(resolved.params)
+
+    await cross(store, alerts, clock, 8100)  # 80% of 10,000: the 80% threshold again, at the new allowance
+    old, new = top_posts(fake_slack)
+    assert old is first
+    assert new.response["ts"] != first.response["ts"], "a new message, not an update of the resolved one"
+    assert "80%" in new.params["text"]
+    assert "8,100 of 10,000" in all_text(new.params)
+    assert len(updates(fake_slack)) == 1, "the resolved message stays resolved"
+    assert not replies(fake_slack)
+
+    await cross(store, alerts, clock, 9100)  # 90% of 10,000
+    assert len(top_posts(fake_slack)) == 2
+    _, ninety = updates(fake_slack)
+    assert ninety.params["ts"] == new.response["ts"], "the new message is updated in place"
+    assert "9,100 of 10,000" in all_text(ninety.params)
+    (reply,) = replies(fake_slack)
+    assert reply.params["thread_ts"] == new.response["ts"]
+    assert "90%" in reply.params["text"]
+
+    sent = [a for a in await store.alerts.all_of(ACCOUNT) if a.status == AlertStatus.SENT]
+    assert [(a.threshold, a.available, a.message_ts) for a in sent] == [
+        (80, Decimal(5000), first.response["ts"]),
+        (80, Decimal(10_000), new.response["ts"]),
+        (90, Decimal(10_000), new.response["ts"]),
+    ]
+    assert sent[0].resolution == Resolution.ALLOWANCE_RAISED
+    assert sent[1].resolution is None
+    assert sent[2].resolution is None
+
+    await cross(store, alerts, clock, 9200)  # nothing new crossed: nothing repeated
+    assert len(top_posts(fake_slack)) == 2
+    assert len(replies(fake_slack)) == 1
+
+
+async def test_a_lowered_allowance_starts_the_thresholds_afresh_too(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    await cross(store, alerts, clock, 4100)  # 80% of 5,000
+    await set_voice_allowance(store, clock, 4500, 4100)  # a downgrade: 91% of 4,500
+    await alerts.evaluate()
+    await alerts.drain()
+    _, second = top_posts(fake_slack)
+    assert "90%" in second.params["text"], "only the highest crossing at the new allowance is posted"
+    assert "4,100 of 4,500" in all_text(second.params)
+    assert not replies(fake_slack)
+    statuses = sorted((a.threshold, a.available, a.status) for a in await store.alerts.all_of(ACCOUNT))
+    assert statuses == [
+        (80, Decimal(4500), AlertStatus.SUPERSEDED),
+        (80, Decimal(5000), AlertStatus.SENT),
+        (90, Decimal(4500), AlertStatus.SENT),
+    ]

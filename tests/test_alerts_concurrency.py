@@ -13,7 +13,9 @@ from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from handlers.alerts.service import AlertService
 from store import Store
+from store.domain.account import AllowanceDoc
 from store.domain.alerts import AlertRules, AlertStatus
+from store.domain.plan import Meter
 from store.usage import Reading
 from tests.support.alerting import ADMIN, service
 from tests.support.clock import DEMO_NOW, FakeClock
@@ -77,3 +79,67 @@ async def test_concurrent_evaluators_and_deliverers_post_every_alert_exactly_onc
     )
     assert set(posted.values()) == {1}, "no alert posted twice"
     assert sorted(posted) == sorted(a.id for a in sent), "every claimed alert posted"
+
+
+async def test_after_a_raised_allowance_concurrent_evaluators_claim_each_threshold_once_more(
+    store: Store, fake_slack: FakeSlack, processes: list[AlertService]
+) -> None:
+    """An alert is claimed once per period *and allowance*: after an upgrade, the thresholds start afresh,
+    and still each is claimed and posted exactly once, in a new message per meter."""
+    worker_a, worker_b, web_a, web_b = processes
+    clock = worker_a.clock
+
+    async def everyone_at(used: int) -> None:
+        for account in ACCOUNTS:
+            await store.usage.record(
+                account, [Reading(meter="voice_minutes", used=Decimal(used), at=clock())]
+            )
+        await asyncio.gather(
+            worker_a.evaluate(),
+            worker_b.evaluate(),
+            *(web.on_usage(account) for account in ACCOUNTS for web in (web_a, web_b)),
+            worker_a.drain(),
+            worker_b.drain(),
+            worker_a.resolve(),
+            worker_b.resolve(),
+        )
+        await asyncio.gather(web_a.idle(), web_b.idle())
+        await asyncio.gather(worker_a.drain(), worker_b.drain())
+
+    await everyone_at(4600)  # 80% and 90% of 5,000: the 90% posted
+    doc = demo_document(DEMO_NOW)
+    allowances = dict(doc.allowances)
+    allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(10_000), used=Decimal(4600))
+    for account in ACCOUNTS:
+        await store.accounts.upsert(account, doc.model_copy(update={"allowances": allowances}), now=clock())
+    await asyncio.gather(worker_a.resolve(), worker_b.resolve())
+    await everyone_at(8100)  # 80% of 10,000
+    await everyone_at(9100)  # 90% of 10,000
+
+    voice = [
+        a for account in ACCOUNTS for a in await store.alerts.all_of(account) if a.meter == "voice_minutes"
+    ]
+    claims = Counter((a.account_id, a.threshold, a.available) for a in voice if a.kind == "threshold")
+    assert claims == {
+        (account, p, Decimal(allowance)): 1
+        for account in ACCOUNTS
+        for p, allowance in ((80, 5000), (90, 5000), (80, 10_000), (90, 10_000))
+    }
+    sent = [a for a in voice if a.status == AlertStatus.SENT]
+    assert {(a.threshold, a.available) for a in sent} == {
+        (90, Decimal(5000)),
+        (80, Decimal(10_000)),
+        (90, Decimal(10_000)),
+    }
+    assert all(a.resolution is not None for a in sent if a.available == 5000), (
+        "the old messages were resolved"
+    )
+    messages = Counter((a.account_id, a.message_ts) for a in sent)
+    assert len(messages) == 2 * len(ACCOUNTS), "one message per meter and allowance"
+    posted = Counter(
+        c.params["metadata"]["event_payload"]["alert_id"]
+        for c in fake_slack.calls_to("chat.postMessage")
+        if c.ok
+    )
+    assert set(posted.values()) == {1}, "no alert posted (or replied) twice"
+    assert {a.id for a in sent} <= set(posted), "every voice alert sent was posted"

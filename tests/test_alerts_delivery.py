@@ -24,6 +24,7 @@ from tests.support.alerting import (
     ACCOUNT,
     ADMIN,
     ALERTS_CHANNEL,
+    ONLY_MINUTES,
     attempts,
     posts,
     read,
@@ -41,16 +42,11 @@ pytestmark = pytest.mark.usefixtures("demo")
 VOICE = "voice_minutes"
 
 
-QUIET = dict.fromkeys(
-    ("staff_licences", "feature:virtual_numbers", "feature:staff_accounts", "feature:destinations"), ()
-)
-
-
 @pytest.fixture
 async def voice_only(demo: Store) -> None:
     """Alerts for voice minutes only, so each test sees just the alerts it causes (the demo has
     others at 80%), and no forecast from the demo's readings unless a test makes one."""
-    await use_alerts_channel(demo, overrides=QUIET)
+    await use_alerts_channel(demo, overrides=ONLY_MINUTES)
     await demo.usage.clear(ACCOUNT)
 
 
@@ -420,7 +416,7 @@ async def test_a_forecast_alert_carries_the_forecast_and_the_chart(
 ) -> None:
     """The demo's own readings: voice minutes run out before renewal."""
     store = demo
-    await use_alerts_channel(store, overrides=QUIET)
+    await use_alerts_channel(store, overrides=ONLY_MINUTES)
     alerts = service(store, fake_slack, clock)
     await alerts.evaluate()
     assert (await alerts.drain()).sent == 1

@@ -15,7 +15,7 @@ from handlers.alerts.ids import Block as AlertsBlock
 from handlers.alerts.service import AlertService
 from store import Store
 from store.domain.alerts import AlertRules, AlertStatus, QuietHours
-from tests.support.alerting import ACCOUNT, ADMIN, read, service, top_posts, use_alerts_channel
+from tests.support.alerting import ACCOUNT, ADMIN, ONLY_MINUTES, read, service, top_posts, use_alerts_channel
 from tests.support.clock import FakeClock
 from tests.support.slackdriver import SlackDriver
 from tests.test_alerts_slack import settings_state, submission
@@ -23,9 +23,6 @@ from tests.test_alerts_slack import settings_state, submission
 pytestmark = pytest.mark.usefixtures("demo")
 
 NIGHTS = QuietHours(start=time(20), end=time(8))
-OTHERS_OFF = dict.fromkeys(
-    ("staff_licences", "feature:virtual_numbers", "feature:staff_accounts", "feature:destinations"), ()
-)
 
 
 def rules(zone: str, quiet: QuietHours | None = NIGHTS) -> AlertRules:
@@ -65,7 +62,7 @@ def test_local_times_follow_daylight_saving() -> None:
 async def alerts(store: Store, fake_slack: FakeSlack, clock: FakeClock) -> AsyncIterator[AlertService]:
     await use_alerts_channel(
         store,
-        overrides=OTHERS_OFF,
+        overrides=ONLY_MINUTES,
         **rules("Europe/London").model_dump(include={"time_zone", "time_zone_set", "quiet"}),
     )
     await store.usage.clear(ACCOUNT)

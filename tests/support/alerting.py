@@ -21,6 +21,10 @@ from tests.support.clock import DEMO_NOW, FakeClock
 ALERTS_CHANNEL = "C0ALERTS"
 ACCOUNT = "demo"
 ADMIN = "U0DEMOADMIN"
+ONLY_MINUTES = dict.fromkeys(
+    ("staff_licences", "feature:virtual_numbers", "feature:staff_accounts", "feature:destinations"), ()
+)
+"""Alert rule overrides that leave the demo account's minute allowances the only meters alerting."""
 
 
 def plain_provider(fake: FakeSlack) -> ClientForTeam:
