@@ -13,7 +13,7 @@ import pytest
 from bot.alerts.rules import SnoozeChoice
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.devtools.signing import block_actions_payload, view_submission_payload
+from bot.devtools.signing import block_actions_payload
 from bot.settings import Settings
 from handlers.alerts.ids import METER_BLOCK
 from handlers.alerts.ids import Action as AlertsAction
@@ -26,6 +26,7 @@ from handlers.services import Services
 from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from store.domain.alerts import Alert, AlertRules, AlertStatus
+from tests.support.alert_settings import settings_state, submission
 from tests.support.alerting import ACCOUNT, ADMIN, ALERTS_CHANNEL, posts, read, service, use_alerts_channel
 from tests.support.clock import DEMO_NOW, FakeClock
 from tests.support.slackdriver import STAFF, TEAM, SlackDriver, all_text
@@ -110,69 +111,6 @@ async def test_staff_see_the_settings_read_only(slack: SlackDriver, store: Store
     assert f"<#{ALERTS_CHANNEL}>" in text
     assert "80%, 90%, 100%" in text
     assert f"Only administrators can change these. Ask <@{ADMIN}>" in text
-
-
-def settings_state(
-    *,
-    enabled: str = "on",
-    channel: str | None = ALERTS_CHANNEL,
-    thresholds: tuple[str, ...] = ("80", "95"),
-    time_zone: str = "UTC",
-    quiet: tuple[str, str] | None = None,
-    weekends: bool = False,
-    **meters: list[str],
-) -> dict[str, Any]:
-    def multi(values: list[str] | tuple[str, ...]) -> dict[str, Any]:
-        return {"type": "multi_static_select", "selected_options": [{"value": v} for v in values]}
-
-    state: dict[str, Any] = {
-        AlertsBlock.ALERTS_ENABLED: {
-            AlertsAction.ALERTS_ENABLED: {"type": "radio_buttons", "selected_option": {"value": enabled}}
-        },
-        AlertsBlock.ALERTS_CHANNEL: {
-            AlertsAction.ALERTS_CHANNEL: {"type": "conversations_select", "selected_conversation": channel}
-        },
-        AlertsBlock.ALERTS_THRESHOLDS: {AlertsAction.ALERTS_THRESHOLDS: multi(thresholds)},
-        AlertsBlock.ALERTS_TIME_ZONE: {
-            AlertsAction.ALERTS_TIME_ZONE: {"type": "plain_text_input", "value": time_zone}
-        },
-        AlertsBlock.ALERTS_QUIET_START: {
-            AlertsAction.ALERTS_QUIET_START: {
-                "type": "timepicker",
-                "selected_time": quiet[0] if quiet else None,
-            }
-        },
-        AlertsBlock.ALERTS_QUIET_END: {
-            AlertsAction.ALERTS_QUIET_END: {
-                "type": "timepicker",
-                "selected_time": quiet[1] if quiet else None,
-            }
-        },
-        AlertsBlock.ALERTS_QUIET_WEEKENDS: {
-            AlertsAction.ALERTS_QUIET_WEEKENDS: {
-                "type": "checkboxes",
-                "selected_options": [{"value": "weekends"}] if weekends else [],
-            }
-        },
-    }
-    for meter in ("voice_minutes", "video_minutes", "staff_licences"):
-        state[METER_BLOCK.id(meter)] = {AlertsAction.ALERTS_METER: multi(meters.get(meter, []))}
-    return state
-
-
-def submission(state: dict[str, Any], *, user: str = ADMIN) -> dict[str, Any]:
-    meta = AlertSettingsMeta(
-        account_id=ACCOUNT,
-        origin_channel="C0GENERAL",
-        meters=("voice_minutes", "video_minutes", "staff_licences"),
-    )
-    return view_submission_payload(
-        team_id=TEAM,
-        user_id=user,
-        callback_id=AlertsCallback.ALERT_SETTINGS,
-        state_values=state,
-        private_metadata=meta.encode(),
-    )
 
 
 async def test_saving_the_settings_stores_audits_confirms_and_evaluates(

@@ -33,6 +33,7 @@ from store.domain.plan import FeatureKey, FeatureStatus
 from store.domain.rates import RateRow
 from store.domain.upgrades import Evidence, UpgradeDraft, UpgradeKind, UpgradeStatus
 from store.usage import Reading
+from tests.support.alert_settings import settings_state, submission
 from tests.support.alerting import (
     ACCOUNT,
     ADMIN,
@@ -43,7 +44,6 @@ from tests.support.alerting import (
 )
 from tests.support.clock import FakeClock
 from tests.support.slackdriver import SlackDriver, all_text
-from tests.test_alerts_slack import settings_state, submission
 
 LONDON, HONG_KONG = ZoneInfo("Europe/London"), ZoneInfo("Asia/Hong_Kong")
 MONDAY_NINE = DigestSchedule()

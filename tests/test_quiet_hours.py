@@ -15,10 +15,10 @@ from handlers.alerts.ids import Block as AlertsBlock
 from handlers.alerts.service import AlertService
 from store import Store
 from store.domain.alerts import AlertRules, AlertStatus, QuietHours
+from tests.support.alert_settings import settings_state, submission
 from tests.support.alerting import ACCOUNT, ADMIN, ONLY_MINUTES, read, service, top_posts, use_alerts_channel
 from tests.support.clock import FakeClock
 from tests.support.slackdriver import SlackDriver
-from tests.test_alerts_slack import settings_state, submission
 
 pytestmark = pytest.mark.usefixtures("demo")
 
