@@ -2,6 +2,7 @@
 
     python -m bench.alerts                                   # 10,000 and 100,000 accounts, SQLite and PostgreSQL
     python -m bench.alerts --accounts 10000 --backend sqlite
+    python -m bench.alerts --accounts 100000,1000000 --changed 1 --backend postgresql   # incremental passes
     BENCH_POSTGRES_URL=postgresql://user@host/postgres python -m bench.alerts
 
 For each backend and size it creates a scratch database (a temporary file; a temporary PostgreSQL
@@ -13,6 +14,15 @@ accounts with SQL (three allowances, licences, seven features, a reading a day p
 * one account: the evaluation `on_usage` runs right after an ingest;
 * ingest → post: a reading that crosses a threshold is stored, `on_usage` runs, and the clock stops
   when the fake Slack receives the chat.postMessage.
+
+With `--changed PCT` it measures the worker's incremental pass instead (store.alert_marks): every
+account is marked due as a migrated database's are, then
+
+* cold sweep: every account evaluated at once, every mark then moved on as a pass leaves it (due when
+  the billing period ends);
+* nothing due: a pass when nothing changed (the median of several), which reads one empty index range;
+* PCT% changed: PCT% of the accounts get a higher voice-minutes figure and are marked due, as their
+  ingests would mark them, and one pass evaluates them; with the alerts it found.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from sqlalchemy import text, update
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from handlers.alerts.delivery import AlertTuning
 from handlers.alerts.service import AlertService
+from handlers.slack_clients import single_client
 from store import Store
 from store.domain.alerts import AlertStatus
 from store.migrate import upgrade_url
@@ -127,7 +138,7 @@ def _statements(sqlite: bool) -> list[str]:
         reading_at = "strftime('%Y-%m-%d %H:%M:%S', :start, '+' || (d * :step) || ' days') || '.000000'"
         days = f"WITH RECURSIVE days(d) AS (SELECT 1 UNION ALL SELECT d + 1 FROM days WHERE d < {READINGS_PER_METER}) SELECT d FROM days"
     else:
-        numbers = "SELECT i FROM generate_series(1, CAST(:n AS integer)) AS i"
+        numbers = "SELECT i FROM generate_series(1, CAST(:n AS bigint)) AS i"  # i * 7919 outgrows integer
         account = "'bench' || lpad(i::text, 7, '0')"
         channel = "'CB' || lpad(i::text, 7, '0')"
         now, start, renewal = "CAST(:now AS timestamptz)", "CAST(:start AS date)", "CAST(:renewal AS date)"
@@ -250,6 +261,119 @@ async def bench(backend: str, n: int, postgres_url: str) -> Result:
     return Result(backend, n, readings, load_s, cold_s, cold, warm_s, one_account_ms, latencies)
 
 
+@dataclass
+class IncrementalResult:
+    backend: str
+    accounts: int
+    changed_pct: float
+    load_s: float
+    first_s: float
+    first_alerts: int
+    idle_ms: float
+    changed: int
+    changed_s: float
+    changed_alerts: int
+
+    def row(self) -> str:
+        return (
+            f"| {self.backend} | {self.accounts:,} | {self.load_s:.1f} s | {self.first_s:.1f} s ({self.first_alerts:,}) "
+            f"| {self.idle_ms:.1f} ms | {self.changed_pct:g}% ({self.changed:,}) | {self.changed_s * 1000:.0f} ms "
+            f"| {self.changed_alerts:,} |"
+        )
+
+
+INCREMENTAL_HEADER = (
+    "| backend | accounts | seeding | cold sweep (alerts) | pass, nothing due | changed (accounts) | pass, changed | alerts found |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+IDLE_PASSES = 7
+
+
+async def incremental(backend: str, n: int, pct: float, postgres_url: str) -> IncrementalResult:
+    async with scratch_database(backend, postgres_url) as url:
+        await upgrade_url(url)
+        store = Store.from_url(url)
+        try:
+            started = time.perf_counter()
+            await load_accounts(store, n)
+            await _mark_every_account(store)
+            load_s = time.perf_counter() - started
+            print(f"  {backend} {n:,}: seeded in {load_s:.1f} s", flush=True)
+            alerts = AlertService(store, single_client(None), clock=_fixed_now)
+
+            started = time.perf_counter()
+            first = await alerts.sweep()  # every account, at once: quicker than a pass of them all
+            first_s = time.perf_counter() - started
+            await _moved_on(store)
+            print(f"  {backend} {n:,}: cold sweep {first_s:.1f} s, {first:,} alerts", flush=True)
+
+            idle = []
+            for _ in range(IDLE_PASSES):
+                started = time.perf_counter()
+                assert await alerts.evaluate_due() == 0
+                idle.append(time.perf_counter() - started)
+
+            changed = await _change_some(store, pct)
+            started = time.perf_counter()
+            found = await alerts.evaluate_due()
+            changed_s = time.perf_counter() - started
+            print(
+                f"  {backend} {n:,}: {changed:,} changed, pass {changed_s * 1000:.0f} ms, {found:,} alerts",
+                flush=True,
+            )
+        finally:
+            await store.close()
+    return IncrementalResult(
+        backend, n, pct, load_s, first_s, first, statistics.median(idle) * 1000, changed, changed_s, found
+    )
+
+
+async def _mark_every_account(store: Store) -> None:
+    """Every account due, as migration 0015 leaves a database that had accounts."""
+    async with store.db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO alert_evaluation_marks (account_id, due_at, version) SELECT id, :epoch, 0 FROM accounts"
+            ),
+            {"epoch": datetime(1970, 1, 1, tzinfo=UTC) if not store.db.is_sqlite else "1970-01-01 00:00:00"},
+        )
+        if not store.db.is_sqlite:
+            await connection.execute(text("ANALYZE"))
+
+
+async def _moved_on(store: Store) -> None:
+    """Every mark where a pass leaves it after evaluating its account: due when the period ends."""
+    renewal = datetime.combine(RENEWAL, datetime.min.time(), UTC)
+    async with store.db.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE alert_evaluation_marks SET due_at = :renewal"),
+            {"renewal": renewal if not store.db.is_sqlite else renewal.strftime("%Y-%m-%d %H:%M:%S.%f")},
+        )
+
+
+async def _change_some(store: Store, pct: float) -> int:
+    """Raise voice minutes by 30% of the allowance on every (100/pct)-th account and mark it due, as
+    that account's ingest would; how many accounts changed."""
+    step = max(round(100 / pct), 1)
+    number = "CAST(substr(account_id, 6) AS integer)"
+    now = NOW if not store.db.is_sqlite else NOW.strftime("%Y-%m-%d %H:%M:%S.%f")
+    async with store.db.engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"UPDATE allowances SET used = used + available * 0.3 "
+                f"WHERE meter = 'voice_minutes' AND {number} % :step = 0"
+            ),
+            {"step": step},
+        )
+        result = await connection.execute(
+            text(
+                f"UPDATE alert_evaluation_marks SET due_at = :now, version = version + 1 WHERE {number} % :step = 0"
+            ),
+            {"step": step, "now": now},
+        )
+        return int(result.rowcount)
+
+
 def _posted_to(channel: str) -> Callable[[RecordedCall], bool]:
     return lambda call: call.ok and call.params.get("channel") == channel
 
@@ -286,13 +410,34 @@ async def main() -> None:
         or DEFAULT_POSTGRES,
         help="admin URL of a PostgreSQL where scratch databases may be created",
     )
+    parser.add_argument(
+        "--changed",
+        type=float,
+        default=None,
+        help="measure incremental passes with PCT%% of accounts changed",
+    )
     args = parser.parse_args()
+    if args.changed is not None:
+        await _incremental_main(args)
+        return
     results = []
     for backend in args.backend.split(","):
         for n in (int(size) for size in args.accounts.split(",")):
             results.append(await bench(backend.strip(), n, args.postgres_url))
     print()
     print(HEADER)
+    for result in results:
+        print(result.row())
+
+
+async def _incremental_main(args: argparse.Namespace) -> None:
+    results = [
+        await incremental(backend.strip(), int(size), args.changed, args.postgres_url)
+        for backend in args.backend.split(",")
+        for size in args.accounts.split(",")
+    ]
+    print()
+    print(INCREMENTAL_HEADER)
     for result in results:
         print(result.row())
 

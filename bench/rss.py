@@ -1,8 +1,10 @@
-"""`python -m bench.rss`: the idle resident set size of `myplan serve` (SQLite, the demo database), next to
-a bare bolt app's (bench/bare_app.py) in the same run (target: under 80 MB on the machine in docs/).
+"""`python -m bench.rss`: the idle resident set size of `myplan serve` on the demo database, SQLite and (when
+BENCH_POSTGRES_URL or the local server answers, as for bench.ack) PostgreSQL, next to a bare bolt app's
+(bench/bare_app.py) in the same run (target: under 80 MB on the machine in docs/).
 
 Each server is started as a fresh process, as bench.ack starts it; its VmRSS is read once it answers (ours:
-its health check) and has settled. Several runs; the lowest and highest are printed.
+its health check, which reads the database) and has settled. Several runs, the servers alternated; the
+lowest and highest are printed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import tempfile
 import aiohttp
 
 from bench.ack import rss_mb, server
-from bench.ingest import free_port
+from bench.ingest import DEFAULT_POSTGRES, free_port, postgres_database, postgres_reachable
 from bot.demo import load_demo
 from store import Store
 from store.clock import utcnow
@@ -53,29 +55,41 @@ async def idle_rss(argv: list[str], env: dict[str, str], health: str | None) -> 
         return rss_mb(pid)[0]
 
 
-async def run(runs: int) -> str:
+def server_env(database_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_SIGNING_SECRET": "bench-signing-secret",
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # idle: nothing calls Slack
+        "SLACK_APP_TOKEN": "",
+        "LOG_LEVEL": "WARNING",
+        "INGEST_TOKEN": "bench-ingest-token-of-32-characters-or-more",
+    }
+
+
+async def run(runs: int, postgres_url: str | None = None) -> str:
+    """SQLite, PostgreSQL when `postgres_url` is given (an empty database, filled here), and the bare app."""
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        await demo_database(url)
-        env = {
-            "DATABASE_URL": url,
-            "SLACK_SIGNING_SECRET": "bench-signing-secret",
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",  # idle: nothing calls Slack
-            "SLACK_APP_TOKEN": "",
-            "LOG_LEVEL": "WARNING",
-            "INGEST_TOKEN": "bench-ingest-token-of-32-characters-or-more",
-        }
-        ours, bare = [], []
-        for _ in range(runs):  # alternated, so both see the same machine
-            ours.append(await idle_rss(OURS, env, "/healthz"))
-            bare.append(await idle_rss(BARE, env, None))
-    lines = [
-        f"idle RSS, MB, {runs} runs each (min–max); target for myplan serve: under {TARGET_MB} MB",
-        f"  myplan serve (SQLite)  {_span(ours)}  {'met' if max(ours) < TARGET_MB else 'NOT met'}",
-        f"  bare bolt app          {_span(bare)}",
-        f"  difference             {min(ours) - min(bare):.0f} MB",
-    ]
+        databases = {"SQLite": f"sqlite+aiosqlite:///{folder}/bench.db"}
+        if postgres_url is not None:
+            databases["PostgreSQL"] = postgres_url
+        for url in databases.values():
+            await demo_database(url)
+        ours: dict[str, list[float]] = {name: [] for name in databases}
+        bare = []
+        for _ in range(runs):  # alternated, so all see the same machine
+            for name, url in databases.items():
+                ours[name].append(await idle_rss(OURS, server_env(url), "/healthz"))
+            bare.append(await idle_rss(BARE, server_env(databases["SQLite"]), None))
+    lines = [f"idle RSS, MB, {runs} runs each (min–max); target for myplan serve: under {TARGET_MB} MB"]
+    for name, values in ours.items():
+        label = f"myplan serve ({name})"
+        lines.append(f"  {label:<27}{_span(values)}  {'met' if max(values) < TARGET_MB else 'NOT met'}")
+    if postgres_url is None:
+        lines.append(f"  {'myplan serve (PostgreSQL)':<27}not measured: PostgreSQL did not answer")
+    lines.append(f"  {'bare bolt app':<27}{_span(bare)}")
+    differences = ", ".join(f"{min(values) - min(bare):.0f} MB ({name})" for name, values in ours.items())
+    lines.append(f"  {'difference':<28}{differences}")
     return "\n".join(lines)
 
 
@@ -86,7 +100,12 @@ def _span(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    text = asyncio.run(run(parser.parse_args(argv).runs))
+    runs = parser.parse_args(argv).runs
+    if postgres_reachable(DEFAULT_POSTGRES):
+        with postgres_database(DEFAULT_POSTGRES) as postgres_url:
+            text = asyncio.run(run(runs, postgres_url))
+    else:
+        text = asyncio.run(run(runs))
     print(text, flush=True)
     return text
 

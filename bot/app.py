@@ -49,6 +49,9 @@ __all__ = ["SlackApp", "build_client", "create_app"]
 
 log = logging.getLogger(__name__)
 
+APP_NAME = "app.py"
+"""The bolt app's name (its loggers' too): what bolt would call it unnamed, the name of this file."""
+
 CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, licences, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
@@ -58,6 +61,10 @@ class SlackApp(AsyncApp):
     that was not applied after all (field errors, a 5xx) can be tried again (`handlers.event_dedupe`)."""
 
     def __init__(self, replays: Replays, **kwargs: Any) -> None:
+        # Unnamed, bolt names the app after the file that made it, "app.py", found with inspect.stack(),
+        # which reads the source of every file on the call stack into linecache and keeps it there (click's
+        # core.py, asyncio's, bolt's own: 0.9 MB of the serving process).
+        kwargs.setdefault("name", APP_NAME)
         super().__init__(**kwargs)
         self.replays = replays
 

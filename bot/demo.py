@@ -6,7 +6,6 @@ import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from bot.rates import SAMPLE_LABEL, sample_rows
 from store import Store
 from store.domain.account import AccountDocument, AllowanceDoc, CompanyDoc, FeatureDoc
 from store.domain.plan import FeatureKey, FeatureStatus, Meter
@@ -132,6 +131,10 @@ async def load_sample_rates(store: Store, *, now: datetime) -> bool:
     Returns True when the sample table is current afterwards. Idempotent: the same sample again creates no
     new version (its effective date stays the one it was first loaded with).
     """
+    # Here, not at the top: the OpenAPI examples import this module in `myplan serve`, and the sample
+    # imports phonenumbers (1 MB).
+    from bot.rates import SAMPLE_LABEL, sample_rows
+
     current = await store.rates.current_info()
     if current is not None and not current.sample:
         return False

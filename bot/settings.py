@@ -6,7 +6,6 @@ import re
 from functools import cached_property
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -82,6 +81,8 @@ class Settings(BaseSettings):
         """One address, syntax only (no DNS); ASCII, as every SMTP server takes (an IDN domain is encoded)."""
         if address is None:
             return None
+        from email_validator import EmailNotValidError, validate_email  # only when an address is set
+
         try:
             checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError as error:

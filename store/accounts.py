@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.alert_marks import mark_due
 from store.clock import utcnow
 from store.company import audit_company_changes
 from store.db import Database
@@ -128,6 +129,7 @@ class AccountRepository:
             changes = await _replace_features(session, account_id, doc, now, as_of)
             if doc.company is not None:
                 await _upsert_company(session, account_id, doc.company, now)
+            await mark_due(session, [account_id], now)
             return UpsertResult(created=created, status_changes=tuple(changes))
 
     async def update_feature(
@@ -160,6 +162,7 @@ class AccountRepository:
                 if field in update.model_fields_set:
                     setattr(row, field, getattr(update, field))
             account.updated_at = now
+            await mark_due(session, [account_id], now)
             return _feature_doc(row), change
 
 

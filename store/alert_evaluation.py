@@ -17,22 +17,22 @@ failure, while everything else is claimed as usual (`failing_accounts` lists the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.alert_marks import Mark, claim_due, move_on
 from store.alert_queries import (
     INSERTED_COLUMNS,
     Scope,
     candidate_from_row,
     forecast_candidates,
+    resolvable,
     sane_period,
     threshold_candidates,
 )
@@ -42,9 +42,11 @@ from store.domain.alerts import (
     Alert,
     AlertKind,
     AlertStatus,
+    DuePass,
     EvaluationFailure,
     Forecast,
     ForecastCandidate,
+    Resolution,
     SweepResult,
 )
 from store.errors import StoreUnavailable
@@ -53,6 +55,7 @@ from store.tables import (
     AlertRow,
     SubscriptionRow,
 )
+from store.upserts import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ _RETRYABLE_SQLSTATES: Final = frozenset({"40P01", "40001"})  # deadlock, seriali
 EVALUATION_RETRY_BASE: Final = timedelta(minutes=1)
 EVALUATION_RETRY_CAP: Final = timedelta(hours=1)
 """An account whose evaluation failed is tried again after 1 minute, then 2, 4… at most hourly."""
+MARK_BATCH: Final = 1000
+"""Accounts one transaction of a pass evaluates (so a pass after a mass change commits as it goes)."""
 MAX_ISOLATED: Final = 100
 """More failing accounts than this in one sweep is the evaluator's fault, not the accounts': the sweep fails."""
 
@@ -134,9 +139,22 @@ async def _clear_failures(session: AsyncSession, scope: Scope, now: datetime) ->
     failed, s = AlertEvaluationFailureRow, SubscriptionRow
     skipped = exists().where(s.account_id == failed.account_id, ~sane_period(s))
     clear = delete(failed).where(scope.ranged(failed.account_id), ~skipped)
-    if scope.account_id is None:
+    if scope.account_id is None and scope.accounts is None:
         clear = clear.where(failed.retry_at <= now)
     await session.execute(clear)
+
+
+async def resolve_in(session: AsyncSession, now: datetime, scope: Scope) -> None:
+    """Resolve each meter's message (in `scope`) whose billing period renewed or whose allowance grew
+    below the threshold it announced; the delivery loop then shows it resolved."""
+    for alert_id, resolution, available in (await session.execute(resolvable(now, scope))).all():
+        raised = resolution == Resolution.ALLOWANCE_RAISED
+        await session.execute(
+            update(AlertRow)
+            .where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None))
+            .values(resolved_at=now, resolution=resolution, resolved_available=available if raised else None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -178,6 +196,66 @@ class AlertEvaluation:
         accounts can claim hundreds of thousands) and the accounts skipped because their evaluation failed."""
         rows, failed = await self._every(now, forecaster, defaults, min_readings, False)
         return SweepResult(claimed=len(rows), failed=tuple(failed))
+
+    async def evaluate_due(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        *,
+        defaults: Sequence[int],
+        min_readings: int,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = MARK_BATCH,
+    ) -> DuePass:
+        """Evaluate (and resolve) only the accounts whose mark is due (see `store.alert_marks`), a batch
+        per transaction until none is; an account that fails is skipped and retried later, as in a sweep.
+        With nothing due it reads one empty index range."""
+        done = DuePass()
+        while marks := await self._claim_marks(now, batch, lease):
+            ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
+            waiting = [mark for mark in marks if mark not in ready]
+            if waiting:
+                async with self._db.session() as session:
+                    await move_on(session, waiting, now)
+            rows, failed = await self._evaluate_marked(now, forecaster, defaults, min_readings, ready)
+            done = DuePass(
+                evaluated=done.evaluated + len(ready),
+                claimed=done.claimed + len(rows),
+                failed=done.failed + tuple(failed),
+                waiting=done.waiting + len(waiting),
+            )
+            if len(marks) < batch:
+                break
+        return done
+
+    async def _claim_marks(self, now: datetime, batch: int, lease: timedelta) -> list[Mark]:
+        async with self._db.session() as session:
+            return await claim_due(session, now, batch, lease)
+
+    async def _evaluate_marked(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        defaults: Sequence[int],
+        min_readings: int,
+        marks: list[Mark],
+    ) -> tuple[list[Any], list[EvaluationFailure]]:
+        """The marked accounts, set-based in one transaction with their marks moved on; only if that
+        fails, by halves until the failing ones stand alone (their marks move on to their retry)."""
+        by_id = {mark.account_id: mark for mark in marks}
+
+        async def evaluate(ids: list[str]) -> list[Any]:
+            part = [by_id[account_id] for account_id in ids]
+            return await self._in_transaction(
+                now, forecaster, defaults, min_readings, Scope.of(ids), False, part
+            )
+
+        rows, failed = await self._by_halves(list(by_id), evaluate, now, dry_run=False)
+        recorded = await self._record_failures(failed, now) if failed else []
+        if failed:
+            async with self._db.session() as session:
+                await move_on(session, [mark for mark in marks if mark.account_id in dict(failed)], now)
+        return rows, recorded
 
     async def failing_accounts(self) -> list[EvaluationFailure]:
         """Accounts whose last alert evaluation failed, by account id: why, since when, and when they are
@@ -238,14 +316,30 @@ class AlertEvaluation:
         """Evaluate the accounts by halves until each failure is one account's; the rows claimed, and the
         accounts that failed alone."""
         ids = await self._evaluable_accounts(now)
+
+        async def evaluate(part: list[str]) -> list[Any]:
+            scope = Scope.between(part[0], part[-1])
+            return await self._in_transaction(now, forecaster, defaults, min_readings, scope, dry_run)
+
+        return await self._by_halves(ids, evaluate, now, dry_run=dry_run)
+
+    async def _by_halves(
+        self,
+        ids: list[str],
+        evaluate: Callable[[list[str]], Awaitable[list[Any]]],
+        now: datetime,
+        *,
+        dry_run: bool,
+    ) -> tuple[list[Any], list[tuple[str, BaseException]]]:
+        """`evaluate` the accounts (in the database's order) by halves, and halves of halves, until each
+        failure is one account's; the rows claimed, and the accounts that failed alone."""
         rows: list[Any] = []
         failed: list[tuple[str, BaseException]] = []
         parts = [ids] if ids else []
         while parts:
             part = parts.pop()
-            scope = Scope.between(part[0], part[-1])
             try:
-                rows += await self._in_transaction(now, forecaster, defaults, min_readings, scope, dry_run)
+                rows += await evaluate(part)
             except Exception as error:
                 if not _isolatable(error):
                     raise
@@ -256,7 +350,7 @@ class AlertEvaluation:
                 log.warning("alert evaluation of account %s failed; skipping it", part[0], exc_info=error)
                 failed.append((part[0], error))
                 if len(failed) >= MAX_ISOLATED:
-                    # So many that it is not an account's data but the evaluator: fail the sweep loudly.
+                    # So many that it is not an account's data but the evaluator: fail the pass loudly.
                     if not dry_run:
                         await self._record_failures(failed, now)
                     raise
@@ -338,14 +432,24 @@ class AlertEvaluation:
         min_readings: int,
         scope: Scope,
         dry_run: bool,
+        marks: Sequence[Mark] = (),
     ) -> list[Any]:
+        """Evaluate `scope` in one transaction (retried when it meets a concurrent evaluator); with
+        `marks`, the accounts' messages are resolved and their marks moved on in it too."""
         for attempt in range(1, _RETRIES + 1):
             try:
                 async with self._db.session() as session:
+                    if not self._db.is_sqlite:
+                        # A plan for these very accounts: after five runs PostgreSQL may switch a prepared
+                        # statement to a generic plan, which for a list of accounts is 100 times slower.
+                        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
                     rows = await self._evaluate(session, now, forecaster, defaults, min_readings, scope)
                     if dry_run:
                         raise _DryRun(rows)
                     await _clear_failures(session, scope, now)
+                    if marks:
+                        await resolve_in(session, now, scope)
+                        await move_on(session, marks, now)
                     return rows
             except _DryRun as done:
                 return done.rows
@@ -407,4 +511,4 @@ class AlertEvaluation:
         return rows
 
     def _insert(self) -> Any:
-        return sqlite_insert if self._db.is_sqlite else pg_insert
+        return insert_for(self._db)

@@ -15,15 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.alert_evaluation import AlertEvaluation, alert_of, forecast_values
+from store.alert_evaluation import AlertEvaluation, alert_of, forecast_values, resolve_in
+from store.alert_marks import mark_due
 from store.alert_queries import (
+    Scope,
     claimable,
     due_alerts,
-    resolvable,
     thread_key,
     thread_siblings,
 )
@@ -38,7 +37,6 @@ from store.domain.alerts import (
     ClaimedAlert,
     Forecast,
     QuietHours,
-    Resolution,
     ResolvedAlert,
 )
 from store.errors import NotFound
@@ -49,6 +47,7 @@ from store.tables import (
     AlertScheduleRow,
     AlertThresholdRow,
 )
+from store.upserts import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +108,7 @@ class AlertRepository(AlertEvaluation):
                     AlertThresholdRow(account_id=account_id, meter=meter, percent=p) for p in thresholds
                 )
             account.alerts_channel = rules.channel
+            await mark_due(session, [account_id], now)
             if rules.time_zone_set:  # otherwise the time zone and quiet hours stay as they are
                 await _save_schedule(session, account_id, rules)
             after = rules.model_copy(update={"updated_at": now, "updated_by": by})
@@ -135,7 +135,7 @@ class AlertRepository(AlertEvaluation):
     async def learn_time_zone(self, account_id: str, time_zone: str) -> str:
         """The account's time zone: `time_zone` (an administrator's, from Slack) unless one is known."""
         async with self._db.session() as session:
-            insert: Any = sqlite_insert if self._db.is_sqlite else pg_insert
+            insert = insert_for(self._db)
             await session.execute(
                 insert(AlertScheduleRow.__table__)
                 .values(account_id=account_id, time_zone=time_zone, quiet_weekends=False)
@@ -249,7 +249,8 @@ class AlertRepository(AlertEvaluation):
             "may_be_posted": False,
             **forecast_values(forecast),
         }
-        return await self._finish(alert_id, attempt, values)
+        # A posted alert is an input of the account's next evaluation: it may be resolved already.
+        return await self._finish(alert_id, attempt, values, mark_at=now)
 
     async def mark_retry(
         self, alert_id: int, attempt: int, *, at: datetime, error: str, uncertain: bool = False
@@ -271,9 +272,11 @@ class AlertRepository(AlertEvaluation):
         values = {"status": status.value, "lease_until": None, "error": error[:200]}
         return await self._finish(alert_id, attempt, values)
 
-    async def _finish(self, alert_id: int, attempt: int, values: dict[str, Any]) -> bool:
+    async def _finish(
+        self, alert_id: int, attempt: int, values: dict[str, Any], *, mark_at: datetime | None = None
+    ) -> bool:
         async with self._db.session() as session:
-            result = await session.execute(
+            account_id = await session.scalar(
                 update(AlertRow)
                 .where(
                     AlertRow.id == alert_id,
@@ -281,41 +284,28 @@ class AlertRepository(AlertEvaluation):
                     AlertRow.attempts == attempt,
                 )
                 .values(**values)
+                .returning(AlertRow.account_id)
                 .execution_options(synchronize_session=False)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            if account_id is not None and mark_at is not None:
+                await mark_due(session, [account_id], mark_at)
+            return account_id is not None
 
     # ------------------------------------------------------------------------------ resolution
 
     async def resolve(self, now: datetime, *, account_id: str | None = None) -> list[ResolvedAlert]:
         """Resolve every meter's message whose billing period renewed or whose allowance grew below the
-        threshold it announced; returns the messages to update: those, and any resolved earlier whose
-        update has not been shown yet (`resolution_shown` records it)."""
+        threshold it announced (one account's, or every account's); returns the messages to update: those,
+        and any resolved earlier whose update has not been shown yet (`resolution_shown` records it)."""
         async with self._db.session() as session:
-            for alert_id, resolution, available in (await session.execute(resolvable(now, account_id))).all():
-                raised = resolution == Resolution.ALLOWANCE_RAISED
-                await session.execute(
-                    update(AlertRow)
-                    .where(AlertRow.id == alert_id, AlertRow.resolved_at.is_(None))
-                    .values(
-                        resolved_at=now,
-                        resolution=resolution,
-                        resolved_available=available if raised else None,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            query = (
-                select(AlertRow, AccountRow.company_name)
-                .join(AccountRow, AccountRow.id == AlertRow.account_id)
-                .where(AlertRow.resolution.is_not(None), AlertRow.resolution_shown_at.is_(None))
-                .order_by(AlertRow.id)
-            )
-            if account_id is not None:
-                query = query.where(AlertRow.account_id == account_id)
-            return [
-                ResolvedAlert(alert=alert_of(row), company_name=company)
-                for row, company in await session.execute(query)
-            ]
+            scope = Scope(account_id=account_id) if account_id is not None else Scope.everyone()
+            await resolve_in(session, now, scope)
+            return await _unshown(session, account_id)
+
+    async def unshown_resolutions(self) -> list[ResolvedAlert]:
+        """Messages resolved (by `resolve`, or by a pass of `evaluate_due`) whose update is not shown yet."""
+        async with self._db.session(read_only=True) as session:
+            return await _unshown(session, None)
 
     async def resolution_shown(self, alert_id: int, now: datetime) -> None:
         """The resolved message was updated in Slack (or cannot be: it is gone)."""
@@ -391,6 +381,21 @@ class AlertRepository(AlertEvaluation):
                 select(AlertRow).where(AlertRow.account_id == account_id).order_by(AlertRow.id)
             )
             return [alert_of(row) for row in rows]
+
+
+async def _unshown(session: AsyncSession, account_id: str | None) -> list[ResolvedAlert]:
+    query = (
+        select(AlertRow, AccountRow.company_name)
+        .join(AccountRow, AccountRow.id == AlertRow.account_id)
+        .where(AlertRow.resolution.is_not(None), AlertRow.resolution_shown_at.is_(None))
+        .order_by(AlertRow.id)
+    )
+    if account_id is not None:
+        query = query.where(AlertRow.account_id == account_id)
+    return [
+        ResolvedAlert(alert=alert_of(row), company_name=company)
+        for row, company in await session.execute(query)
+    ]
 
 
 async def _rules(session: AsyncSession, account: AccountRow) -> AlertRules:

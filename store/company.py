@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Executable, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.audit import AuditEntry, AuditRepository, add_audit
@@ -24,6 +23,7 @@ from store.domain.company import (
 )
 from store.errors import Conflict
 from store.tables import CompanyInfoRow
+from store.upserts import insert_for
 
 #: The audit log's action for a Company Information save.
 COMPANY_UPDATE: Final = "company.update"
@@ -114,7 +114,7 @@ async def _compare_and_set(
     """
     statement: Executable
     if expected_version == 0:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = insert_for(session)
         statement = (
             insert(CompanyInfoRow)
             .values(account_id=account_id, **values)

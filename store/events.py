@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 
 from store.db import Database
 from store.tables import HandledEventRow
+from store.upserts import insert_for
 
 
 class HandledEventRepository:
@@ -19,7 +19,7 @@ class HandledEventRepository:
     async def first_delivery(self, event_id: str, team_id: str | None, *, now: datetime) -> bool:
         """Record the request (its replay key) as handled; False when it already was (one INSERT … ON
         CONFLICT DO NOTHING, so two deliveries at once cannot both win)."""
-        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        insert = insert_for(self._db)
         statement = (
             insert(HandledEventRow)
             .values(event_id=event_id, team_id=team_id, received_at=now)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from store.clock import utcnow
 from store.db import Database
 from store.tables import HomeStateRow
+from store.upserts import insert_for
 
 
 class HomeStateRepository:
@@ -20,7 +19,7 @@ class HomeStateRepository:
 
     async def remember_tab(self, team_id: str, user_id: str, tab: str) -> None:
         """One upsert statement, so the write lock is held as briefly as possible (every tab click writes)."""
-        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        insert = insert_for(self._db)
         values = {"team_id": team_id, "user_id": user_id, "tab": tab, "updated_at": utcnow()}
         statement = (
             insert(HomeStateRow)

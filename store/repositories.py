@@ -14,6 +14,7 @@ from store.events import HandledEventRepository
 from store.home import HomeStateRepository
 from store.idempotency import IdempotencyRepository
 from store.link_codes import LinkCodeRepository
+from store.pacing import ChannelPaceRepository
 from store.rates import RateRepository
 from store.staff import StaffRepository
 from store.upgrades import UpgradeRepository
@@ -42,6 +43,7 @@ class Store:
         self.alerts = AlertRepository(db)
         self.staff = StaffRepository(db)
         self.digests = DigestRepository(db)
+        self.pacing = ChannelPaceRepository(db)
 
     @classmethod
     def from_url(cls, url: str) -> Store:

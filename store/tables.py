@@ -384,6 +384,9 @@ class AlertRow(Base):
             name="uq_alerts_per_allowance",
         ),
         Index("ix_alerts_status_next_attempt_at", "status", "next_attempt_at"),
+        # Resolved messages not yet shown resolved (shown_at NULL, resolution not): found in the index,
+        # without reading every alert.
+        Index("ix_alerts_unshown_resolution", "resolution_shown_at", "resolution"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -458,6 +461,19 @@ class AlertEvaluationFailureRow(Base):
     retry_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class AlertEvaluationMarkRow(Base):
+    """When an account's alert evaluation is next due: now, when its usage, plan or alert settings changed
+    or an alert of it was posted; later, when its billing period rolls over or a failed evaluation is to
+    be retried. A worker's pass evaluates the accounts due (by the index on `due_at`) and moves each mark
+    on; `version` changes with every marking, so a mark set while its account was being evaluated stays."""
+
+    __tablename__ = "alert_evaluation_marks"
+
+    account_id: Mapped[str] = _account_fk()
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class StaffListRow(Base):
     """When the billing platform last sent an account's staff list (licence hygiene's "as of")."""
 
@@ -528,3 +544,16 @@ class DigestRow(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     claimed_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ChannelPaceRow(Base):
+    """A channel's next free posting slot, shared by every process on the database: a post reserves the
+    slot (max of this and now) and moves it on by the pacing interval in one atomic update, so two
+    processes never take slots less than an interval apart (`store.pacing`). `team_id` is "" when the
+    channel is paced across workspaces (a Slack Connect channel has one id in all of them)."""
+
+    __tablename__ = "channel_pace"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_slot_at: Mapped[datetime]

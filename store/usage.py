@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.alert_marks import mark_due
 from store.clock import utcnow
 from store.db import Database
 from store.domain.bounds import EARLIEST, LATEST, is_sane_moment, is_sane_number
@@ -94,6 +95,7 @@ class UsageRepository:
                 figures.apply(reading)
             if new:  # one multi-row INSERT: far faster than an ORM object per reading
                 await session.execute(insert(UsageReadingRow), new)
+                await mark_due(session, [account_id], now)
             return RecordResult(recorded=len(new), duplicates=len(readings) - len(new))
 
     async def history(self, account_id: str, meter: str, *, since: datetime) -> list[Reading]:

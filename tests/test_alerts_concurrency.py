@@ -36,7 +36,8 @@ async def processes(
         await store.alerts.save_rules(account, AlertRules(channel=f"C0CH{n:02d}"), by=ADMIN, now=DEMO_NOW)
     fake_slack.delay("chat.postMessage", 0.01)
     clock = FakeClock()
-    services = [service(Store.from_url(database_url), fake_slack, clock) for _ in range(4)]
+    # A generous post timeout: a loaded machine must not turn a slow answer into an unknown outcome here.
+    services = [service(Store.from_url(database_url), fake_slack, clock, post_timeout=30.0) for _ in range(4)]
     yield services
     for alerts in services:
         await alerts.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,14 @@ from bot.demo import demo_document, demo_readings
 from bot.devtools.fake_slack import FakeSlack
 from store import Store
 from store.db import create_engine
-from store.domain.alerts import DEFAULT_THRESHOLDS, AlertKind, Forecast, ForecastCandidate, SweepResult
+from store.domain.alerts import (
+    DEFAULT_THRESHOLDS,
+    AlertKind,
+    DuePass,
+    Forecast,
+    ForecastCandidate,
+    SweepResult,
+)
 from store.migrate import upgrade_url
 from store.tables import SubscriptionRow
 from store.usage import Reading
@@ -65,6 +72,17 @@ def failing_for(account_id: str, calls: list[str] | None = None) -> Forecaster:
 
 async def sweep(store: Store, now: datetime, forecaster: Forecaster) -> SweepResult:
     return await store.alerts.sweep(now, forecaster, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS)
+
+
+async def due_pass(store: Store, now: datetime, forecaster: Forecaster) -> DuePass:
+    """The worker's pass over the accounts due, which isolates a failing account as a sweep does."""
+    return await store.alerts.evaluate_due(
+        now, forecaster, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
+    )
+
+
+Evaluate = Callable[[Store, datetime, Forecaster], Awaitable[SweepResult | DuePass]]
+BOTH_PASSES = pytest.mark.parametrize("evaluate", [sweep, due_pass], ids=["sweep", "due pass"])
 
 
 # --- data stored before the bounds ------------------------------------------------------------------------
@@ -184,14 +202,15 @@ def test_the_forecast_maths_takes_any_readings_without_raising() -> None:
 # --- isolation ----------------------------------------------------------------------------------------------
 
 
+@BOTH_PASSES
 async def test_an_account_whose_evaluation_fails_is_skipped_and_the_rest_is_claimed(
-    store: Store, caplog: pytest.LogCaptureFixture
+    store: Store, caplog: pytest.LogCaptureFixture, evaluate: Evaluate
 ) -> None:
     await add_account(store, BAD)
     await add_account(store, "zeta")
     caplog.set_level(logging.WARNING)
 
-    result = await sweep(store, DEMO_NOW, failing_for(BAD))
+    result = await evaluate(store, DEMO_NOW, failing_for(BAD))
 
     for good in ("demo", "zeta"):
         assert ("voice_minutes", AlertKind.FORECAST) in await kinds_of(store, good)
@@ -206,22 +225,25 @@ async def test_an_account_whose_evaluation_fails_is_skipped_and_the_rest_is_clai
     assert any(BAD in r.getMessage() and r.exc_info for r in caplog.records), "logged with its id"
 
 
-async def test_a_failing_account_is_retried_with_backoff_and_cleared_on_success(store: Store) -> None:
+@BOTH_PASSES
+async def test_a_failing_account_is_retried_with_backoff_and_cleared_on_success(
+    store: Store, evaluate: Evaluate
+) -> None:
     await add_account(store, BAD)
     calls: list[str] = []
-    await sweep(store, DEMO_NOW, failing_for(BAD, calls))
+    await evaluate(store, DEMO_NOW, failing_for(BAD, calls))
 
     calls.clear()
-    await sweep(store, DEMO_NOW + timedelta(seconds=59), failing_for(BAD, calls))
+    await evaluate(store, DEMO_NOW + timedelta(seconds=59), failing_for(BAD, calls))
     assert BAD not in calls, "not tried again before its retry time"
 
-    await sweep(store, DEMO_NOW + timedelta(minutes=1), failing_for(BAD, calls))
+    await evaluate(store, DEMO_NOW + timedelta(minutes=1), failing_for(BAD, calls))
     (failure,) = await store.alerts.failing_accounts()
     assert (failure.failures, failure.first_failed_at) == (2, DEMO_NOW)
     assert failure.retry_at == DEMO_NOW + timedelta(minutes=1) + timedelta(minutes=2), "the wait doubles"
 
     later = DEMO_NOW + timedelta(minutes=3)
-    result = await sweep(store, later, forecast_alert)  # fixed
+    result = await evaluate(store, later, forecast_alert)  # fixed
     assert result.failed == ()
     assert await store.alerts.failing_accounts() == []
     assert ("voice_minutes", AlertKind.FORECAST) in await kinds_of(store, BAD)

@@ -2,18 +2,18 @@
 
 Every failing field gets its own message so the modal can show them all inline at once, rather than
 making the user fix one field per submit.
+
+phonenumbers, pycountry and email_validator are imported where they are used: a serving process loads
+them (about 1.5 MB) with the first Company Information it shows or checks, not at start.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
-import phonenumbers
-import pycountry
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 from store.domain.company import (
@@ -24,6 +24,9 @@ from store.domain.company import (
     CompanyDetails,
     CompanyField,
 )
+
+if TYPE_CHECKING:
+    import phonenumbers
 
 EMAIL_MESSAGE: Final = "Enter a valid email address, like name@example.com"
 WEBSITE_MESSAGE: Final = "Enter a website starting with http:// or https://"
@@ -66,6 +69,8 @@ class _InvalidFieldError(ValueError):
 
 def _known_country(code: str | None) -> str | None:
     """The upper-cased alpha-2 code if pycountry knows it, else ``None``."""
+    import pycountry
+
     if not code or len(code.strip()) != 2:
         return None
     upper = code.strip().upper()
@@ -74,6 +79,8 @@ def _known_country(code: str | None) -> str | None:
 
 def country_name(code: str) -> str:
     """A country's everyday name ("Taiwan", not "Taiwan, Province of China"); unknown codes as given."""
+    import pycountry
+
     country = pycountry.countries.get(alpha_2=code.upper())
     if country is None:
         return code
@@ -92,6 +99,8 @@ def country_options() -> list[tuple[str, str]]:
     There are ~250 countries, over Slack's 100-option limit for a static select: use an external select
     fed by ``search_country_options``, or option groups.
     """
+    import pycountry
+
     options = [(str(c.alpha_2), country_name(str(c.alpha_2))) for c in pycountry.countries]
     return sorted(options, key=lambda option: _sort_key(option[1]))
 
@@ -110,6 +119,8 @@ def search_country_options(query: str, limit: int = 100) -> list[tuple[str, str]
 
 def formatted_number(e164: str) -> str:
     """An E.164 number in international format ("+852 2345 6789"); unparsable values are shown as stored."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -120,6 +131,8 @@ def formatted_number(e164: str) -> str:
 def _region_for(number: phonenumbers.PhoneNumber, region: str | None) -> str | None:
     """The country to name in an error: the submitted one if the number's code is its code (+1 in
     Canada stays Canada), else the main region of that code, else ``None`` (non-geographic/unknown)."""
+    import phonenumbers
+
     if number.country_code is None:
         return region
     if region and phonenumbers.country_code_for_region(region) == number.country_code:
@@ -129,6 +142,8 @@ def _region_for(number: phonenumbers.PhoneNumber, region: str | None) -> str | N
 
 def _invalid_number_message(region: str | None, country_code: int | None = None) -> str:
     """Tell the user which country the number was read in, and how to give another."""
+    import phonenumbers
+
     if region is None:
         return "Enter a valid phone number including the country code, e.g. +1 …"
     code = country_code or phonenumbers.country_code_for_region(region)
@@ -140,6 +155,8 @@ def _invalid_number_message(region: str | None, country_code: int | None = None)
 
 def _phone(value: str, region: str | None) -> str:
     """Parse in ``region`` unless the number starts with + (or an international prefix); return E.164."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
@@ -158,6 +175,8 @@ def _phone(value: str, region: str | None) -> str:
 
 def _email(value: str) -> str:
     """Syntax only (no DNS: the bot must answer Slack within 3 s); returns the normalised address."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:

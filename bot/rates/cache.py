@@ -8,11 +8,15 @@ ingest API, another web worker) is seen by the next request here: nothing stale 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.rates.matcher import RateIndex
 from store import Store
-from store.domain.rates import RateTableInfo
+from store.domain.rates import RateRow, RateTableInfo
+
+if TYPE_CHECKING:
+    from bot.rates.matcher import RateIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,15 @@ class RateCache:
             if table is None:  # cannot happen while versions are only ever added; read it again next time
                 return None
             # A 50,000-row table takes about two seconds to index: off the event loop.
-            index = await asyncio.to_thread(RateIndex.build, table.rows)
+            index = await asyncio.to_thread(_build_index, table.rows)
             self._loaded = LoadedTable(table.info, index)
             self.builds += 1
             return self._loaded
+
+
+def _build_index(rows: Sequence[RateRow]) -> RateIndex:
+    """In the worker thread, like the numpy and rapidfuzz imports the build makes: the matcher, with
+    phonenumbers, loads with the first index, and no request waits for the import."""
+    from bot.rates.matcher import RateIndex
+
+    return RateIndex.build(rows)

@@ -36,12 +36,12 @@ from bot.rates.phones import (
     _try_parse,
 )
 from bot.rates.regions import (
-    _COUNTRIES,
     _HAND_ALIASES,
     _MAX_NAME_LENGTH,
     MAX_QUERY_LENGTH,
     _compact,
     _region_aliases,
+    countries,
     normalize,
     region_name,
 )
@@ -166,8 +166,9 @@ class RateIndex:
                 self._iso_rank[row.iso_code] = rank
             dial.setdefault(row.dial_code, []).append(row)
         self._by_dial = {code: tuple(group) for code, group in dial.items()}
+        known = countries()
         for code, row in self._by_iso.items():
-            country = _COUNTRIES.get(code)
+            country = known.get(code)
             if country is not None:
                 self._alpha3[country.alpha_3.lower()] = row
 

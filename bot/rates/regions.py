@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Final
+from functools import cache
+from typing import TYPE_CHECKING, Final
 
-import pycountry
+if TYPE_CHECKING:
+    from pycountry.db import Country
 
 # ----------------------------------------------------------------------------------------------------
 # Region knowledge
@@ -25,7 +27,15 @@ NON_COUNTRY_REGIONS: Final[Mapping[str, str]] = {
 }
 """Region codes accepted in rate tables although pycountry does not list them as countries."""
 
-_COUNTRIES: Final = {country.alpha_2: country for country in pycountry.countries}
+
+@cache
+def countries() -> Mapping[str, Country]:
+    """pycountry's countries by alpha-2 code, loaded on first use: reading pycountry's database costs the
+    process 0.3 MB, and nothing needs it before the first rate lookup or import."""
+    import pycountry
+
+    return {country.alpha_2: country for country in pycountry.countries}
+
 
 _FRIENDLY_NAMES: Final[Mapping[str, str]] = {
     "GB": "United Kingdom",
@@ -109,7 +119,7 @@ _HAND_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
 
 def is_known_region(code: str) -> bool:
     """True for an ISO 3166-1 alpha-2 code pycountry knows, or one of `NON_COUNTRY_REGIONS`."""
-    return code in _COUNTRIES or code in NON_COUNTRY_REGIONS
+    return code in countries() or code in NON_COUNTRY_REGIONS
 
 
 def region_name(code: str) -> str:
@@ -118,7 +128,7 @@ def region_name(code: str) -> str:
         return _FRIENDLY_NAMES[code]
     if code in NON_COUNTRY_REGIONS:
         return NON_COUNTRY_REGIONS[code]
-    country = _COUNTRIES.get(code)
+    country = countries().get(code)
     if country is None:
         return code
     return str(getattr(country, "common_name", None) or country.name)
@@ -131,7 +141,7 @@ def _region_aliases(code: str, official: bool = True) -> list[str]:
     picker ("united" → Mexico), so `official=False` leaves them out.
     """
     names = [region_name(code), *_HAND_ALIASES.get(code, ())]
-    country = _COUNTRIES.get(code)
+    country = countries().get(code)
     if country is not None:
         attributes = ("name", "common_name", "official_name") if official else ("name", "common_name")
         names += [str(getattr(country, attribute, "") or "") for attribute in attributes]

@@ -13,6 +13,8 @@ is UNCONFIRMED, and not sent again.
 `SMTP_URL`: `smtp://[user:password@]host[:port]` (port 587), upgraded with STARTTLS when the server offers
 it, and required when a password would otherwise cross the network in clear (any host but a loopback one);
 `smtps://…` (port 465) is TLS from the first byte. The user and password are percent-decoded.
+
+aiosmtplib is imported only to send: a process without `SALES_EMAIL` never loads it.
 """
 
 from __future__ import annotations
@@ -31,8 +33,6 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Final
 from urllib.parse import unquote, urlsplit
-
-import aiosmtplib
 
 from bot.plan.usage import money, percent_used, quantity, whole_percent
 from bot.settings import Settings
@@ -268,6 +268,8 @@ class _Unconfirmed(Exception):
 
 
 def _describe(error: BaseException) -> str:
+    import aiosmtplib
+
     if isinstance(error, aiosmtplib.SMTPResponseException):
         text = f"{error.code} {error.message}"
     elif isinstance(error, aiosmtplib.SMTPRecipientsRefused):
@@ -280,6 +282,8 @@ def _describe(error: BaseException) -> str:
 def _transient(error: Exception) -> bool:
     """Worth another try: a 4xx answer, or no server to talk to (down, unreachable, the line dropped);
     not a 5xx, an untrusted certificate, or a server without what we need (STARTTLS, AUTH)."""
+    import aiosmtplib
+
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return 400 <= error.code < 500
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
@@ -298,7 +302,11 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, transient)
 
 
-SEND_ERRORS: Final = (aiosmtplib.SMTPException, OSError, TimeoutError)
+def _send_errors() -> tuple[type[Exception], ...]:
+    """What a failed send raises."""
+    import aiosmtplib
+
+    return (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
 class SalesMailer:
@@ -341,6 +349,7 @@ class SalesMailer:
     async def send(self, message: EmailMessage) -> EmailOutcome:
         """Hand the message to the server, trying again after each `backoff` delay while that may help."""
         data = message.as_bytes(policy=SMTP_POLICY)
+        send_errors = _send_errors()
         delays = iter(self.backoff)
         attempts = 0
         while True:
@@ -356,7 +365,7 @@ class SalesMailer:
                     reason,
                 )
                 return EmailOutcome(EmailStatus.UNCONFIRMED, attempts, reason)
-            except SEND_ERRORS as error:
+            except send_errors as error:
                 reason = _describe(error)
                 delay = next(delays, None) if _transient(error) else None
                 if delay is None:
@@ -376,6 +385,8 @@ class SalesMailer:
                 return EmailOutcome(EmailStatus.SENT, attempts)
 
     async def _attempt(self, data: bytes) -> None:
+        import aiosmtplib
+
         server = self.server
         client = aiosmtplib.SMTP(
             hostname=server.host,
@@ -394,5 +405,5 @@ class SalesMailer:
                 await client.data(data)
             except aiosmtplib.SMTPResponseException:
                 raise  # an answer: the server did not take it
-            except SEND_ERRORS as error:
+            except _send_errors() as error:
                 raise _Unconfirmed() from error

@@ -1,5 +1,5 @@
 """Posting alerts to Slack: one attempt, classified; a lookup for posts whose outcome was lost;
-per-channel pacing.
+per-channel pacing shared by every process.
 
 Only a 429 (or a refusal) says for sure that nothing was posted. After a 5xx, a timeout or a dropped
 connection the message may well be in the channel (Slack stores some and still answers 5xx), so such a
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
@@ -31,7 +32,10 @@ from handlers.slack_calls import (
     retry_after,
     without_retries,
 )
+from store.clock import utcnow
 from store.domain.alerts import AlertStatus
+from store.errors import StoreUnavailable
+from store.pacing import ChannelPaceRepository
 
 __all__ = [
     "ALERT_EVENT",
@@ -237,19 +241,65 @@ def _has_replies(message: dict[str, Any]) -> bool:
 
 class ChannelPacer:
     """At most one message per `interval` seconds per channel (Slack's guidance is about one per
-    second); different channels are not held up by each other. Per process."""
+    second), across every process on the database: each message reserves its channel's next free slot
+    in `channel_pace` (`store.pacing`, one atomic update) and sleeps until it. Different channels are
+    not held up by each other. While the database cannot be reached, this process's own reservations
+    pace it alone. An interval of 0 paces nothing (and asks the database nothing)."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(
+        self,
+        interval: float,
+        slots: ChannelPaceRepository | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = interval
-        self._next: dict[str, float] = {}
+        self.slots = slots
+        self.clock = clock
+        self.sleep = sleep
+        self._next: dict[tuple[str, str], float] = {}
+        """This process's next free slot per (team, channel), in loop time: the fallback's state."""
 
-    async def wait(self, channel: str) -> None:
+    async def wait(self, channel: str, team_id: str = "") -> None:
+        """Until `channel` may take one more message. `team_id` "" paces the channel across workspaces,
+        which a Slack Connect channel (one id in each of them) needs."""
+        if self.interval <= 0:
+            return
+        key = (team_id, channel)
+        delay = await self._reserve_shared(key) if self.slots is not None else None
+        if delay is None:
+            delay = self._reserve_local(key)
+        if delay > 0:
+            await self.sleep(delay)
+
+    async def _reserve_shared(self, key: tuple[str, str]) -> float | None:
+        """Seconds until the slot reserved in the database; None when it cannot be reached."""
+        assert self.slots is not None
+        team_id, channel = key
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(self._next.get(channel, now), now)
-        self._next[channel] = slot + self.interval  # reserved before sleeping, so callers queue up
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        # Not before what this process reserved itself (while the database was unreachable, say).
+        promised = max(self._next.get(key, 0.0) - loop.time(), 0.0)
+        try:
+            slot = await self.slots.reserve(
+                team_id,
+                channel,
+                now=self.clock() + timedelta(seconds=promised),
+                interval=timedelta(seconds=self.interval),
+            )
+        except StoreUnavailable as error:
+            log.warning("pacing %s in this process alone: %s", channel, error)
+            return None
+        delay = (slot - self.clock()).total_seconds()
+        # Kept for the fallback, so a later outage does not let this process post early.
+        self._next[key] = max(self._next.get(key, 0.0), loop.time() + max(delay, 0.0) + self.interval)
+        return delay
+
+    def _reserve_local(self, key: tuple[str, str]) -> float:
+        now = asyncio.get_running_loop().time()
+        slot = max(self._next.get(key, now), now)
+        self._next[key] = slot + self.interval  # reserved before sleeping, so callers queue up
+        return slot - now
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ from store.domain.alerts import (
     AlertStatus,
     AlertThread,
     ClaimedAlert,
+    EvaluationFailure,
     Forecast,
+    ResolvedAlert,
 )
 from store.errors import StoreUnavailable
 
@@ -87,7 +89,7 @@ class AlertService:
     tuning: AlertTuning = field(default_factory=AlertTuning)
 
     def __post_init__(self) -> None:
-        self.pacer = ChannelPacer(self.tuning.channel_interval)
+        self.pacer = ChannelPacer(self.tuning.channel_interval, self.store.pacing, self.clock)
         self.history = HistoryBudget(self.tuning.history_interval)
         self.replies = HistoryBudget(self.tuning.history_interval)
         """conversations.replies reads, budgeted by Slack as history reads are (per method)."""
@@ -133,13 +135,19 @@ class AlertService:
         )
         if result.claimed:
             log.info("claimed %d new alert(s)", result.claimed)
-        if result.failed:
-            log.error(
-                "alert evaluation skipped %d failing account(s), the others were evaluated: %s "
-                "(myplan alerts status lists them)",
-                len(result.failed),
-                ", ".join(f"{f.account_id} (retry at {f.retry_at.isoformat()})" for f in result.failed),
-            )
+        _log_failures(result.failed)
+        return result.claimed
+
+    async def evaluate_due(self) -> int:
+        """Evaluate only the accounts whose usage, plan or settings changed, or whose time came (the
+        worker's pass; see store.alert_marks), and show newly resolved messages; how many alerts were claimed."""
+        result = await self.store.alerts.evaluate_due(
+            self.clock(), forecast_alert, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
+        )
+        if result.claimed:
+            log.info("claimed %d new alert(s) in %d account(s) due", result.claimed, result.evaluated)
+        _log_failures(result.failed)
+        await self._show_resolved(await self.store.alerts.unshown_resolutions())
         return result.claimed
 
     async def on_usage(self, account_id: str) -> None:
@@ -165,8 +173,11 @@ class AlertService:
         """Update to resolved each meter's message whose period renewed or whose allowance grew (one
         account, or all); how many were updated. chat.update sets the message's content, so one that
         fails is simply tried again by the next pass."""
+        return await self._show_resolved(await self.store.alerts.resolve(self.clock(), account_id=account_id))
+
+    async def _show_resolved(self, resolved: list[ResolvedAlert]) -> int:
         shown = 0
-        for item in await self.store.alerts.resolve(self.clock(), account_id=account_id):
+        for item in resolved:
             alert = item.alert
             client = await self.provider(alert.team_id) if alert.team_id else None
             if client is None or alert.channel is None or alert.message_ts is None:
@@ -333,8 +344,8 @@ class AlertService:
                 return _Result(AlertStatus.SENT)
         if not self._in_lease(batch):
             return await self._defer(item, self.clock(), "lease running out before the update")
-        await self.pacer.wait(thread.channel)
         message = alert_message(alert, company=item.company_name, forecast=forecast)
+        await self.pacer.wait(thread.channel)  # last, so the update leaves at its slot
         updated = await delivery.update(
             client, thread.channel, thread.ts, message, within=self.tuning.post_timeout
         )
@@ -460,11 +471,11 @@ class AlertService:
         before Slack answers, since another loop may then claim the alert and post it too."""
         assert item.channel is not None
         alert = item.alert
-        await self.pacer.wait(item.channel)
-        if not self._in_lease(batch):
-            return None
         mention = await self.store.admins.list(alert.account_id) if alert.is_exhaustion else []
         message = alert_message(alert, company=item.company_name, forecast=forecast, mention=mention)
+        await self.pacer.wait(item.channel)  # last, so the post leaves at its slot
+        if not self._in_lease(batch):
+            return None
         return await delivery.post(
             client, item.channel, message, alert_id=alert.id, within=self.tuning.post_timeout
         )
@@ -564,14 +575,13 @@ class AlertService:
     async def run(
         self, stop: asyncio.Event, *, evaluate_every: float = 60.0, deliver_every: float = 1.0
     ) -> None:
-        """`myplan worker`: sweep every account every `evaluate_every` seconds, deliver every
+        """`myplan worker`: evaluate the accounts due every `evaluate_every` seconds, deliver every
         `deliver_every` seconds, until `stop` is set. Database outages are logged and waited out."""
         loop = asyncio.get_running_loop()
         next_sweep = loop.time()
         while not stop.is_set():
             if loop.time() >= next_sweep:
-                await periodic.logged("alert evaluation", self.sweep())
-                await periodic.logged("alert resolution", self.resolve())
+                await periodic.logged("alert evaluation", self.evaluate_due())
                 next_sweep = loop.time() + evaluate_every
             await periodic.logged("alert delivery", self.drain())
             with suppress(TimeoutError):
@@ -592,6 +602,16 @@ class AlertService:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _log_failures(failed: tuple[EvaluationFailure, ...]) -> None:
+    if failed:
+        log.error(
+            "alert evaluation skipped %d failing account(s), the others were evaluated: %s "
+            "(myplan alerts status lists them)",
+            len(failed),
+            ", ".join(f"{f.account_id} (retry at {f.retry_at.isoformat()})" for f in failed),
+        )
 
 
 def _not_posted(error: str | None) -> bool:

@@ -200,6 +200,16 @@ class SweepResult(Frozen):
     failed: tuple[EvaluationFailure, ...] = ()
 
 
+class DuePass(Frozen):
+    """What a pass over the accounts due for evaluation did: accounts evaluated, alerts claimed, the
+    accounts it had to skip (their evaluation failed), and those put off until their retry."""
+
+    evaluated: int = 0
+    claimed: int = 0
+    failed: tuple[EvaluationFailure, ...] = ()
+    waiting: int = 0
+
+
 class Alert(Frozen):
     """One alert of the outbox."""
 
