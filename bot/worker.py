@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 async def run_worker(
     settings: Settings, *, evaluate_every: float, deliver_every: float, tuning: AlertTuning | None = None
 ) -> None:
-    """Evaluate every account every `evaluate_every` seconds and deliver due alerts every
+    """Evaluate the accounts due every `evaluate_every` seconds and deliver due alerts every
     `deliver_every` seconds, until SIGTERM or SIGINT; an alert cut off mid-post is taken over by
     the next worker once its lease runs out. `tuning` replaces the outbox's defaults (leases, timeouts,
     the history budget: bench.soak shortens them; every process on one database should share them).

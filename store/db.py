@@ -31,7 +31,12 @@ SQLITE_CANNOT_OPEN = "unable to open database file"
 _ambient: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("store_transaction", default=None)
 
 
-def create_engine(url: str) -> AsyncEngine:
+POOL_SIZE = 25
+"""PostgreSQL connections a process keeps (and 10 more in a burst): the server's max_connections bounds
+the processes × (pool + 10) that one database serves."""
+
+
+def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
     url = normalize_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -45,7 +50,7 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # Opening a PostgreSQL connection costs several round trips and a TLS handshake: keep enough pooled
     # for a busy process, so a burst waits briefly or opens a few short-lived extra ones.
-    return create_async_engine(url, pool_pre_ping=True, pool_size=25, max_overflow=10, pool_timeout=5)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, pool_timeout=5)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -105,8 +110,8 @@ class Database:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+    def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Database:
+        return cls(create_engine(url, pool_size=pool_size))
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,7 +8,7 @@ from store.alerts import AlertRepository
 from store.audit import AuditRepository
 from store.cache import HotReads
 from store.company import CompanyRepository
-from store.db import Database
+from store.db import POOL_SIZE, Database
 from store.digests import DigestRepository
 from store.events import HandledEventRepository
 from store.home import HomeStateRepository
@@ -46,8 +46,8 @@ class Store:
         self.pacing = ChannelPaceRepository(db)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(Database.from_url(url))
+    def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Store:
+        return cls(Database.from_url(url, pool_size=pool_size))
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -36,7 +36,10 @@ def serve(ctx: click.Context) -> None:
 
 @cli.command()
 @click.option(
-    "--evaluate-every", default=60.0, show_default=True, help="Seconds between evaluations of every account."
+    "--evaluate-every",
+    default=60.0,
+    show_default=True,
+    help="Seconds between evaluation passes (over the accounts whose evaluation is due).",
 )
 @click.option("--deliver-every", default=1.0, show_default=True, help="Seconds between delivery passes.")
 @click.pass_context
