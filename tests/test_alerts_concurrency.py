@@ -48,6 +48,29 @@ async def processes(
         await alerts.store.close()
 
 
+async def _everyone_at(
+    store: Store, processes: list[AlertService], used: int, *, resolve: bool = False
+) -> None:
+    """A voice-minutes reading for every account, then every process at once: both workers evaluate and
+    deliver (and resolve), both web processes evaluate each account as after its ingest; then it settles."""
+    worker_a, worker_b, web_a, web_b = processes
+    for account in ACCOUNTS:
+        await store.usage.record(
+            account, [Reading(meter="voice_minutes", used=Decimal(used), at=worker_a.clock())]
+        )
+    resolutions = (worker_a.resolve(), worker_b.resolve()) if resolve else ()
+    await asyncio.gather(
+        worker_a.evaluate(),
+        worker_b.evaluate(),
+        *(web.on_usage(account) for account in ACCOUNTS for web in (web_a, web_b)),
+        worker_a.drain(),
+        worker_b.drain(),
+        *resolutions,
+    )
+    await asyncio.gather(web_a.idle(), web_b.idle())
+    await settle(worker_a)
+
+
 async def settle(worker: AlertService) -> None:
     """The worker's next passes, until one finds nothing due: passes that ran at once skip the threads the
     others held, and an alert put back for a moment waits for the next pass."""
@@ -60,22 +83,8 @@ async def settle(worker: AlertService) -> None:
 async def test_concurrent_evaluators_and_deliverers_post_every_alert_exactly_once(
     store: Store, fake_slack: FakeSlack, processes: list[AlertService]
 ) -> None:
-    worker_a, worker_b, web_a, web_b = processes
-    clock = worker_a.clock
     for used in (4100, 4600, 5000):  # each step crosses a threshold on every account
-        for account in ACCOUNTS:
-            await store.usage.record(
-                account, [Reading(meter="voice_minutes", used=Decimal(used), at=clock())]
-            )
-        await asyncio.gather(
-            worker_a.evaluate(),
-            worker_b.evaluate(),
-            *(web.on_usage(account) for account in ACCOUNTS for web in (web_a, web_b)),
-            worker_a.drain(),
-            worker_b.drain(),
-        )
-        await asyncio.gather(web_a.idle(), web_b.idle())
-        await settle(worker_a)
+        await _everyone_at(store, processes, used)
 
     alerts = [a for account in ACCOUNTS for a in await store.alerts.all_of(account)]
     sent = [a for a in alerts if a.status == AlertStatus.SENT]
@@ -100,35 +109,18 @@ async def test_after_a_raised_allowance_concurrent_evaluators_claim_each_thresho
 ) -> None:
     """An alert is claimed once per period *and allowance*: after an upgrade, the thresholds start afresh,
     and still each is claimed and posted exactly once, in a new message per meter."""
-    worker_a, worker_b, web_a, web_b = processes
+    worker_a, worker_b, _, _ = processes
     clock = worker_a.clock
 
-    async def everyone_at(used: int) -> None:
-        for account in ACCOUNTS:
-            await store.usage.record(
-                account, [Reading(meter="voice_minutes", used=Decimal(used), at=clock())]
-            )
-        await asyncio.gather(
-            worker_a.evaluate(),
-            worker_b.evaluate(),
-            *(web.on_usage(account) for account in ACCOUNTS for web in (web_a, web_b)),
-            worker_a.drain(),
-            worker_b.drain(),
-            worker_a.resolve(),
-            worker_b.resolve(),
-        )
-        await asyncio.gather(web_a.idle(), web_b.idle())
-        await settle(worker_a)
-
-    await everyone_at(4600)  # 80% and 90% of 5,000: the 90% posted
+    await _everyone_at(store, processes, 4600, resolve=True)  # 80% and 90% of 5,000: the 90% posted
     doc = demo_document(DEMO_NOW)
     allowances = dict(doc.allowances)
     allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(10_000), used=Decimal(4600))
     for account in ACCOUNTS:
         await store.accounts.upsert(account, doc.model_copy(update={"allowances": allowances}), now=clock())
     await asyncio.gather(worker_a.resolve(), worker_b.resolve())
-    await everyone_at(8100)  # 80% of 10,000
-    await everyone_at(9100)  # 90% of 10,000
+    await _everyone_at(store, processes, 8100, resolve=True)  # 80% of 10,000
+    await _everyone_at(store, processes, 9100, resolve=True)  # 90% of 10,000
 
     voice = [
         a for account in ACCOUNTS for a in await store.alerts.all_of(account) if a.meter == "voice_minutes"

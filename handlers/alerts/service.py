@@ -578,11 +578,11 @@ class AlertService:
         """`myplan worker`: evaluate the accounts due every `evaluate_every` seconds, deliver every
         `deliver_every` seconds, until `stop` is set. Database outages are logged and waited out."""
         loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
+        next_pass = loop.time()
         while not stop.is_set():
-            if loop.time() >= next_sweep:
+            if loop.time() >= next_pass:
                 await periodic.logged("alert evaluation", self.evaluate_due())
-                next_sweep = loop.time() + evaluate_every
+                next_pass = loop.time() + evaluate_every
             await periodic.logged("alert delivery", self.drain())
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), deliver_every)
