@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -108,6 +109,8 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        if self.is_sqlite:
+            event.listen(engine.sync_engine, "connect", self._remember_worker)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Database:
@@ -159,14 +162,27 @@ class Database:
         async with self.session() as session:
             await session.execute(text("SELECT 1"))
 
+    def _remember_worker(self, dbapi_connection: Any, _record: object) -> None:
+        thread = getattr(getattr(dbapi_connection, "_connection", None), "_thread", None)
+        if isinstance(thread, threading.Thread):
+            _OPEN_SQLITE_WORKERS[thread] = self
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.is_sqlite:
+            for thread, owner in list(_OPEN_SQLITE_WORKERS.items()):
+                if owner is self:
+                    del _OPEN_SQLITE_WORKERS[thread]
             await asyncio.to_thread(_join_sqlite_workers)
 
 
+_OPEN_SQLITE_WORKERS: weakref.WeakKeyDictionary[threading.Thread, Database] = weakref.WeakKeyDictionary()
+"""The aiosqlite worker thread (one a connection) of each open SQLite database in the process."""
+
+
 def _join_sqlite_workers(budget: float = 1.0) -> None:
-    """Let aiosqlite's worker threads finish while the event loop still runs.
+    """Let aiosqlite's worker threads finish while the event loop still runs: those of the databases
+    disposed of, and those of failed connects, not those of another database still open.
 
     After a failed connect aiosqlite stops its worker without awaiting it; if the loop closes first,
     the worker's last callback fails with a traceback on stderr. A connection still held by a task
@@ -174,7 +190,7 @@ def _join_sqlite_workers(budget: float = 1.0) -> None:
     """
     deadline = time.monotonic() + budget
     for thread in threading.enumerate():
-        if "_connection_worker_thread" in thread.name:
+        if "_connection_worker_thread" in thread.name and thread not in _OPEN_SQLITE_WORKERS:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web_app
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -56,6 +57,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         asyncio.run(check())
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         pytest.exit(f"TEST_DATABASE_URL is set but PostgreSQL is unreachable: {error}", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _forget_finished_apps() -> Iterator[None]:
+    """aiohttp caches each application's middleware chain, keyed by the application, for up to 1,024 of
+    them: a process serves one app, but a test run builds thousands, and each would stay alive with its
+    engine, caches and bolt listeners (a worker grew to 700 MB, collecting ever slower)."""
+    yield
+    web_app._cached_build_middleware.cache_clear()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
