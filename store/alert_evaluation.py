@@ -213,7 +213,7 @@ class AlertEvaluation:
         done = DuePass()
         while marks := await self._claim_marks(now, batch, lease):
             ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
-            waiting = [mark for mark in marks if mark not in ready]
+            waiting = [mark for mark in marks if mark.retry_at is not None and mark.retry_at > now]
             if waiting:
                 async with self._db.session() as session:
                     await move_on(session, waiting, now)

@@ -23,6 +23,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.coltypes import among
 from store.domain.alerts import AlertStatus
 from store.tables import (
     AccountRow,
@@ -55,7 +56,7 @@ async def mark_due(session: AsyncSession, account_ids: Iterable[str], now: datet
     statement = insert(_MARKS).from_select(
         ["account_id", "due_at", "version"],
         select(AccountRow.id, literal(now, _MARKS.c.due_at.type), literal(0))
-        .where(AccountRow.id.in_(ids))
+        .where(among(AccountRow.id, ids))
         .order_by(AccountRow.id),
     )
     sooner = case(
@@ -82,8 +83,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
     claimed: dict[str, int] = {account_id: version for account_id, version in await session.execute(due)}  # noqa: C416
     if not claimed:
         return []
-    await session.execute(update(_MARKS).where(_MARKS.c.account_id.in_(claimed)).values(due_at=now + lease))
-    retries = select(failed.account_id, failed.retry_at).where(failed.account_id.in_(claimed))
+    await session.execute(update(_MARKS).where(among(_MARKS.c.account_id, claimed)).values(due_at=now + lease))
+    retries = select(failed.account_id, failed.retry_at).where(among(failed.account_id, claimed))
     retry_at: dict[str, datetime] = {account_id: at for account_id, at in await session.execute(retries)}  # noqa: C416
     return [Mark(account_id, version, retry_at.get(account_id)) for account_id, version in claimed.items()]
 
@@ -113,11 +114,11 @@ async def _next_due(session: AsyncSession, account_ids: list[str], now: datetime
     s, al, failed = SubscriptionRow, AlertRow, AlertEvaluationFailureRow
     today = now.date()
     ends: dict[str, list[date]] = {}
-    periods = select(s.account_id, s.next_payment_date).where(s.account_id.in_(account_ids))
+    periods = select(s.account_id, s.next_payment_date).where(among(s.account_id, account_ids))
     posted = (
         select(al.account_id, func.min(al.period_end))
         .where(
-            al.account_id.in_(account_ids),
+            among(al.account_id, account_ids),
             al.status == AlertStatus.SENT.value,
             al.resolved_at.is_(None),
             al.period_end > today,
@@ -130,7 +131,7 @@ async def _next_due(session: AsyncSession, account_ids: list[str], now: datetime
                 ends.setdefault(account_id, []).append(end)
     due = {account_id: datetime.combine(min(days), time(), UTC) for account_id, days in ends.items()}
     retries = select(failed.account_id, failed.retry_at).where(
-        failed.account_id.in_(account_ids), failed.retry_at > now
+        among(failed.account_id, account_ids), failed.retry_at > now
     )
     for account_id, retry_at in await session.execute(retries):
         due[account_id] = min(retry_at, due.get(account_id, retry_at))

@@ -19,7 +19,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from store.coltypes import Money
+from store.coltypes import Money, among
 from store.domain.alerts import (
     ACCOUNT_WIDE,
     EXHAUSTED,
@@ -159,7 +159,7 @@ class Scope:
         if self.account_id is not None:
             return account == self.account_id  # type: ignore[no-any-return]
         if self.accounts is not None:
-            return account.in_(self.accounts)  # type: ignore[no-any-return]
+            return among(account, self.accounts)
         conditions: list[ColumnElement[bool]] = [true()]
         if self.first is not None:
             conditions.append(account >= self.first)
@@ -381,7 +381,6 @@ def forecast_candidates(now: datetime, min_readings: int, scope: Scope) -> Selec
         select(stats, a.used, a.available, a.used_at, s.period_start, s.next_payment_date)
         .join(a, and_(a.account_id == stats.c.account_id, a.meter == stats.c.meter))
         .join(s, s.account_id == stats.c.account_id)
-        .where(scope.ranged(a.account_id), scope.ranged(s.account_id))
     )
 
 
