@@ -459,7 +459,16 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
     # Held by a snooze but already overtaken (say, by the 100% alert that broke through): settle it now.
     held_overtaken = and_(al.status == AlertStatus.PENDING.value, superseded)
     query = (
-        select(al.id, al.status, al.period_end, superseded.label("superseded"))
+        select(
+            al.id,
+            al.status,
+            al.period_end,
+            superseded.label("superseded"),
+            al.account_id,
+            al.meter,
+            al.available,
+            al.may_be_posted,
+        )
         .where(or_(pending_due, lease_over, held_overtaken))
         .order_by(al.next_attempt_at, al.id)
         .limit(limit)
@@ -467,6 +476,12 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
     if account_id is not None:
         query = query.where(al.account_id == account_id)
     return query.with_for_update(skip_locked=True, of=al) if lock else query
+
+
+def allowances_now(account_ids: Sequence[str], now: datetime) -> Select[Any]:
+    """(account_id, meter, available) of every meter the accounts have watched now."""
+    u = _usage(Scope.of(account_ids), now)
+    return select(u.c.account_id, u.c.meter, u.c.available)
 
 
 def thread_key(alert: Any) -> tuple[Any, Any, Any, Any]:

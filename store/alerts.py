@@ -11,7 +11,9 @@ loop that died mid-post is taken over once its lease runs out, and a late loop c
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
@@ -21,6 +23,7 @@ from store.alert_evaluation import AlertEvaluation, alert_of, forecast_values, r
 from store.alert_marks import mark_due
 from store.alert_queries import (
     Scope,
+    allowances_now,
     claimable,
     due_alerts,
     thread_key,
@@ -153,16 +156,20 @@ class AlertRepository(AlertEvaluation):
         """Claim up to `limit` alerts due for posting (status → sending, under a lease).
 
         On the way, pending alerts whose period is over expire, and pending alerts overtaken by a
-        higher threshold (or a forecast overtaken by a threshold alert) are superseded."""
+        higher threshold (or a forecast overtaken by a threshold alert), or at an allowance the meter no
+        longer has (an upgrade applied before it went out), are superseded."""
         async with self._db.session() as session:
             candidates = (await session.execute(due_alerts(now, limit, account_id))).all()
             expired = [
                 c.id for c in candidates if c.status == AlertStatus.PENDING and c.period_end <= now.date()
             ]
+            outdated = await _outdated(session, candidates, now)
             superseded = [
                 c.id
                 for c in candidates
-                if c.status == AlertStatus.PENDING and c.id not in expired and c.superseded
+                if c.status == AlertStatus.PENDING
+                and c.id not in expired
+                and (c.superseded or c.id in outdated)
             ]
             rest = [c.id for c in candidates if c.id not in expired and c.id not in superseded]
             await _set_pending_status(session, expired, AlertStatus.EXPIRED)
@@ -219,7 +226,12 @@ class AlertRepository(AlertEvaluation):
         """Alerts a delivery loop would post now (for `--dry-run`), without claiming them."""
         async with self._db.session() as session:
             candidates = (await session.execute(due_alerts(now, limit, None, lock=False))).all()
-            ids = [c.id for c in candidates if not (c.status == AlertStatus.PENDING and c.superseded)]
+            outdated = await _outdated(session, candidates, now)
+            ids = [
+                c.id
+                for c in candidates
+                if not (c.status == AlertStatus.PENDING and (c.superseded or c.id in outdated))
+            ]
             rows = await session.scalars(select(AlertRow).where(AlertRow.id.in_(ids)).order_by(AlertRow.id))
             return [alert_of(row) for row in rows if row.period_end > now.date()]
 
@@ -435,6 +447,18 @@ async def _own_row(session: AsyncSession, account_id: str, alert_id: int) -> Ale
     if row is None or row.account_id != account_id:
         raise NotFound(f"alert {alert_id}")
     return row
+
+
+async def _outdated(session: AsyncSession, candidates: Sequence[Any], now: datetime) -> set[int]:
+    """Ids of the pending `due_alerts` candidates, never possibly posted, whose allowance is no longer
+    their meter's (or whose meter is watched no more): news of an allowance the account no longer has.
+    The new allowance's thresholds are evaluated afresh."""
+    unseen = [c for c in candidates if c.status == AlertStatus.PENDING and not c.may_be_posted]
+    if not unseen:
+        return set()
+    rows = await session.execute(allowances_now(sorted({c.account_id for c in unseen}), now))
+    current = {(account, meter): Decimal(available) for account, meter, available in rows}
+    return {c.id for c in unseen if current.get((c.account_id, c.meter)) != Decimal(c.available)}
 
 
 async def _set_pending_status(session: AsyncSession, ids: list[int], status: AlertStatus) -> None:
