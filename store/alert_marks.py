@@ -83,7 +83,9 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, lease: tim
     claimed: dict[str, int] = {account_id: version for account_id, version in await session.execute(due)}  # noqa: C416
     if not claimed:
         return []
-    await session.execute(update(_MARKS).where(among(_MARKS.c.account_id, claimed)).values(due_at=now + lease))
+    await session.execute(
+        update(_MARKS).where(among(_MARKS.c.account_id, claimed)).values(due_at=now + lease)
+    )
     retries = select(failed.account_id, failed.retry_at).where(among(failed.account_id, claimed))
     retry_at: dict[str, datetime] = {account_id: at for account_id, at in await session.execute(retries)}  # noqa: C416
     return [Mark(account_id, version, retry_at.get(account_id)) for account_id, version in claimed.items()]
