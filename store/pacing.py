@@ -1,14 +1,17 @@
 """Per-channel posting slots shared by every process on the database (`channel_pace`).
 
 A caller reserves the channel's next free slot, max(stored slot, now), and moves the stored slot on by the
-interval, atomically: concurrent callers, in any process, get slots at least an interval apart.
+interval, atomically: concurrent callers, in any process, get slots at least an interval apart. When its
+slot comes, the caller records its departure, which succeeds only an interval or more after the last one
+(one conditional update): a post that left late, from a process busy when its slot came, holds the next
+one back, so the messages themselves, not only their slots, leave an interval apart.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Interval, func, literal
+from sqlalchemy import Interval, case, func, literal, or_, select, update
 
 from store.db import Database
 from store.tables import ChannelPaceRow
@@ -60,3 +63,23 @@ class ChannelPaceRepository:
             slot = max(row.next_slot_at, now)
             row.next_slot_at = slot + interval
             return slot
+
+    async def depart(
+        self, team_id: str, channel: str, *, at: datetime, interval: timedelta
+    ) -> datetime | None:
+        """Record a message to `channel` leaving `at`, unless the last one left less than `interval` before:
+        then nothing is recorded and the answer is when this one may leave instead. One conditional update,
+        so of two processes departing at once only one can succeed."""
+        pace, last = ChannelPaceRow, ChannelPaceRow.last_departed_at
+        key = (pace.team_id == team_id, pace.channel == channel)
+        # An interval from the last departure either way: processes may record theirs out of order.
+        clear = or_(last.is_(None), last <= at - interval, last >= at + interval)
+        latest = case((last > at, last), else_=literal(at, last.type))
+        async with self._db.session() as session:
+            done = await session.execute(
+                update(pace).where(*key, clear).values(last_departed_at=latest).returning(pace.channel)
+            )
+            if done.first() is not None:
+                return None
+            last = await session.scalar(select(pace.last_departed_at).where(*key))
+        return None if last is None else last + interval

@@ -550,10 +550,13 @@ class ChannelPaceRow(Base):
     """A channel's next free posting slot, shared by every process on the database: a post reserves the
     slot (max of this and now) and moves it on by the pacing interval in one atomic update, so two
     processes never take slots less than an interval apart (`store.pacing`). `team_id` is "" when the
-    channel is paced across workspaces (a Slack Connect channel has one id in all of them)."""
+    channel is paced across workspaces (a Slack Connect channel has one id in all of them).
+    `last_departed_at`: when the channel's last message left, so one leaving late (a process busy when its
+    slot came) holds the next one back."""
 
     __tablename__ = "channel_pace"
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot_at: Mapped[datetime]
+    last_departed_at: Mapped[datetime | None]

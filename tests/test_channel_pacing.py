@@ -147,6 +147,37 @@ async def test_two_processes_posting_to_one_channel_take_turns_a_second_apart(
         assert sleeps[name].delays == [wait for wait in waits if wait > 0], "each slept until its slot"
 
 
+async def test_a_post_that_left_late_holds_the_next_one_back(store: Store, stores: list[Store]) -> None:
+    busy, other = stores[0].pacing, stores[1].pacing
+    late = timedelta(milliseconds=300)
+    assert await busy.reserve("", SHARED, now=DEMO_NOW, interval=SECOND) == DEMO_NOW
+    # Its process was busy when the slot came: the message leaves 300 ms late.
+    assert await busy.depart("", SHARED, at=DEMO_NOW + late, interval=SECOND) is None
+
+    clock = FakeClock()
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        clock.advance(seconds=delay)
+
+    pacer = ChannelPacer(1.0, other, clock, sleep=sleep)
+    departures: list[datetime] = []
+    depart = other.depart
+
+    async def recorded(team_id: str, channel: str, *, at: datetime, interval: timedelta) -> datetime | None:
+        departures.append(at)
+        return await depart(team_id, channel, at=at, interval=interval)
+
+    other.depart = recorded  # type: ignore[method-assign]
+    await pacer.wait(SHARED)  # its slot: a second after the late one's slot; it must wait 300 ms more
+    assert departures == [DEMO_NOW + SECOND, DEMO_NOW + SECOND + late]
+    assert delays == [1.0, 0.3], "slept to its slot, then until a second after the late one left"
+    assert await depart("", SHARED, at=clock.now, interval=SECOND) == clock.now + SECOND, (
+        "the departure was recorded: nothing leaves within a second of it"
+    )
+
+
 async def test_without_the_database_a_process_paces_its_own_posts(
     store: Store, fake_slack: FakeSlack, two_processes: tuple[AlertService, AlertService]
 ) -> None:

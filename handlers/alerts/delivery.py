@@ -239,6 +239,10 @@ def _has_replies(message: dict[str, Any]) -> bool:
     return bool(message.get("reply_count") or message.get("latest_reply"))
 
 
+MAX_DEPARTURE_TRIES = 10
+"""A post held back by late departures in its channel this many times in a row goes anyway (and says so)."""
+
+
 class ChannelPacer:
     """At most one message per `interval` seconds per channel (Slack's guidance is about one per
     second), across every process on the database: each message reserves its channel's next free slot
@@ -268,10 +272,34 @@ class ChannelPacer:
             return
         key = (team_id, channel)
         delay = await self._reserve_shared(key) if self.slots is not None else None
-        if delay is None:
-            delay = self._reserve_local(key)
+        if delay is not None:
+            await self._depart(key, self.clock() + timedelta(seconds=delay))
+            return
+        delay = self._reserve_local(key)
         if delay > 0:
             await self.sleep(delay)
+
+    async def _depart(self, key: tuple[str, str], slot: datetime) -> None:
+        """Sleep until `slot`, then record the departure; while the last message to the channel left less
+        than an interval ago (late, from a process busy when its slot came), wait for that instead."""
+        assert self.slots is not None
+        team_id, channel = key
+        leave = slot
+        for _ in range(MAX_DEPARTURE_TRIES):
+            if (delay := (leave - self.clock()).total_seconds()) > 0:
+                await self.sleep(delay)
+            at = max(self.clock(), leave)
+            try:
+                held = await self.slots.depart(
+                    team_id, channel, at=at, interval=timedelta(seconds=self.interval)
+                )
+            except StoreUnavailable as error:
+                log.warning("pacing %s: departure not recorded: %s", channel, error)
+                return
+            if held is None:
+                return
+            leave = held
+        log.warning("pacing %s: still held back after %d tries; posting", channel, MAX_DEPARTURE_TRIES)
 
     async def _reserve_shared(self, key: tuple[str, str]) -> float | None:
         """Seconds until the slot reserved in the database; None when it cannot be reached."""
