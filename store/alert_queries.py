@@ -290,7 +290,6 @@ def threshold_candidates(now: datetime, defaults: Sequence[int], scope: Scope) -
             or_(available > 0, used > 0),  # a zero allowance with nothing used is not "100% used"
             s.next_payment_date > now.date(),
             sane_period(s),
-            scope.ranged(s.account_id),
             ~already,
         )
         .order_by(rules.c.account_id, rules.c.meter, rules.c.percent)
