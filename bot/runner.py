@@ -15,7 +15,6 @@ from bot.server import create_web_app
 from bot.settings import Settings
 from handlers.alerts.service import AlertService
 from handlers.services import Services
-from store import Store
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ async def build_web_app(
 ) -> web.Application:
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
-    store = Store.from_url(settings.database_url)
+    store = settings.open_store()
     session = aiohttp.ClientSession()
     try:
         # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.

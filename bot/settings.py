@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.urls import normalize_database_url
+
+if TYPE_CHECKING:
+    from store import Store
 
 SLACK_API_URL = "https://slack.com/api/"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -22,6 +26,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./myplan.db"
+    # PostgreSQL connections each process keeps (10 more in a burst); unset: the store's default.
+    database_pool_size: int | None = Field(default=None, ge=1, le=1000)
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -167,6 +173,14 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    def open_store(self) -> Store:
+        """The store at DATABASE_URL, with this process's pool size."""
+        from store import Store  # here, not at the top: `myplan --help` does not load the database layer
+
+        if self.database_pool_size is None:
+            return Store.from_url(self.database_url)
+        return Store.from_url(self.database_url, pool_size=self.database_pool_size)
 
     def dashboard_link(self, path: str) -> str:
         return str(self.dashboard_url).rstrip("/") + "/" + path.lstrip("/")

@@ -33,7 +33,7 @@ async def run_worker(
     the history budget: bench.soak shortens them; every process on one database should share them).
     Licence hygiene notices and weekly digests are sent on the evaluation pass's schedule, with the same
     clock."""
-    store = Store.from_url(settings.database_url)
+    store = settings.open_store()
     session = aiohttp.ClientSession()
     alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
     clients = SlackClients.for_settings(settings, store, session)
@@ -61,7 +61,7 @@ async def run_once(settings: Settings, *, dry_run: bool) -> list[str]:
     """One evaluation of every account, then delivery of everything due; the lines to print.
 
     With `dry_run` nothing is claimed or posted: the lines say what would be."""
-    store = Store.from_url(settings.database_url)
+    store = settings.open_store()
     alerts = AlertService.from_settings(store, settings)
     try:
         new = await alerts.evaluate(dry_run=dry_run)

@@ -9,11 +9,11 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -46,6 +46,7 @@ def create_engine(url: str, *, pool_size: int = POOL_SIZE) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=20, max_overflow=20, pool_timeout=5)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "connect", partial(_remember_worker, engine.sync_engine))
         if parsed.database and parsed.database != ":memory:":
             event.listen(engine.sync_engine, "checkout", _file_must_exist(Path(parsed.database)))
         return engine
@@ -109,8 +110,6 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        if self.is_sqlite:
-            event.listen(engine.sync_engine, "connect", self._remember_worker)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Database:
@@ -162,22 +161,28 @@ class Database:
         async with self.session() as session:
             await session.execute(text("SELECT 1"))
 
-    def _remember_worker(self, dbapi_connection: Any, _record: object) -> None:
-        thread = getattr(getattr(dbapi_connection, "_connection", None), "_thread", None)
-        if isinstance(thread, threading.Thread):
-            _OPEN_SQLITE_WORKERS[thread] = self
-
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.is_sqlite:
-            for thread, owner in list(_OPEN_SQLITE_WORKERS.items()):
-                if owner is self:
-                    del _OPEN_SQLITE_WORKERS[thread]
-            await asyncio.to_thread(_join_sqlite_workers)
+        await dispose_engine(self.engine)
 
 
-_OPEN_SQLITE_WORKERS: weakref.WeakKeyDictionary[threading.Thread, Database] = weakref.WeakKeyDictionary()
-"""The aiosqlite worker thread (one a connection) of each open SQLite database in the process."""
+async def dispose_engine(engine: AsyncEngine) -> None:
+    """Close the engine's connections; on SQLite, also let their worker threads finish (see below)."""
+    await engine.dispose()
+    if engine.dialect.name == "sqlite":
+        for thread, owner in list(_OPEN_SQLITE_WORKERS.items()):
+            if owner is engine.sync_engine:
+                del _OPEN_SQLITE_WORKERS[thread]
+        await asyncio.to_thread(_join_sqlite_workers)
+
+
+_OPEN_SQLITE_WORKERS: weakref.WeakKeyDictionary[threading.Thread, Engine] = weakref.WeakKeyDictionary()
+"""The aiosqlite worker thread (one a connection) of each SQLite engine in the process not disposed of."""
+
+
+def _remember_worker(engine: Engine, dbapi_connection: Any, _record: object) -> None:
+    thread = getattr(getattr(dbapi_connection, "_connection", None), "_thread", None)
+    if isinstance(thread, threading.Thread):
+        _OPEN_SQLITE_WORKERS[thread] = engine
 
 
 def _join_sqlite_workers(budget: float = 1.0) -> None:

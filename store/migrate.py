@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.db import create_engine, outages_as_unavailable
+from store.db import create_engine, dispose_engine, outages_as_unavailable
 from store.errors import SchemaNotCurrent
 from store.urls import normalize_database_url
 
@@ -110,7 +110,7 @@ async def check_schema_url(url: str) -> None:
     try:
         await check_schema(engine)
     finally:
-        await engine.dispose()
+        await dispose_engine(engine)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> int:
@@ -138,4 +138,4 @@ async def upgrade_url(url: str, revision: str = "head") -> int:
         with outages_as_unavailable():
             return await upgrade(engine, revision)
     finally:
-        await engine.dispose()
+        await dispose_engine(engine)

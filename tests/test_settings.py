@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
+from store.db import POOL_SIZE
 
 
 @pytest.mark.parametrize(
@@ -28,7 +29,13 @@ def test_defaults_follow_the_runtime_contract(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("PORT", "0"), ("DATABASE_URL", "mysql://x/y"), ("SALES_CHANNEL", "general"), ("DASHBOARD_URL", "nope")],
+    [
+        ("PORT", "0"),
+        ("DATABASE_URL", "mysql://x/y"),
+        ("DATABASE_POOL_SIZE", "0"),
+        ("SALES_CHANNEL", "general"),
+        ("DASHBOARD_URL", "nope"),
+    ],
 )
 def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
@@ -96,3 +103,16 @@ def test_half_an_oauth_configuration_names_the_missing_half(
         f"{missing} is not set but {given} is: OAuth (many workspaces) needs both; for one workspace "
         f"unset {given} and set SLACK_BOT_TOKEN"
     )
+
+
+async def test_each_process_opens_its_store_with_the_pool_size_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://myplan@db.example/myplan")  # never connected to
+    default = load_settings().open_store()
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "5")
+    small = load_settings().open_store()
+    try:
+        assert default.db.engine.pool.size() == POOL_SIZE  # type: ignore[attr-defined]
+        assert small.db.engine.pool.size() == 5  # type: ignore[attr-defined]
+    finally:
+        await default.close()
+        await small.close()

@@ -50,10 +50,9 @@ def with_store(func: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
     @click.pass_context
     @wraps(func)
     def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> None:
-        from store import Store
 
         async def body() -> None:
-            store = Store.from_url(settings_from(ctx).database_url)
+            store = settings_from(ctx).open_store()
             try:
                 await func(store, *args, **kwargs)
             finally:

@@ -33,9 +33,8 @@ def digest_send(ctx: click.Context, account: str, dry_run: bool) -> None:
 async def _send(settings: Settings, account: str, *, dry_run: bool) -> str:
     from handlers.digest.service import DigestService
     from handlers.slack_clients import SlackClients
-    from store import Store
 
-    store = Store.from_url(settings.database_url)
+    store = settings.open_store()
     try:
         service = DigestService(store, SlackClients.for_settings(settings, store).client_for_team)
         return await (service.preview(account) if dry_run else service.send_now(account))

@@ -79,9 +79,8 @@ def alerts_run(ctx: click.Context, dry_run: bool) -> None:
 
 
 async def _failing_accounts(settings: Settings) -> list[str]:
-    from store import Store
 
-    store = Store.from_url(settings.database_url)
+    store = settings.open_store()
     try:
         return [failure.account_id for failure in await store.alerts.failing_accounts()]
     finally:

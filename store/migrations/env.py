@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from store.db import create_engine
+from store.db import create_engine, dispose_engine
 from store.tables import Base
 
 target_metadata = Base.metadata
@@ -28,7 +28,7 @@ async def run_from_url(url: str) -> None:
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(run_with)
-    await engine.dispose()
+    await dispose_engine(engine)
 
 
 connection = context.config.attributes.get("connection")
