@@ -16,6 +16,7 @@ failure, while everything else is claimed as usual (`failing_accounts` lists the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -69,6 +70,8 @@ EVALUATION_RETRY_CAP: Final = timedelta(hours=1)
 """An account whose evaluation failed is tried again after 1 minute, then 2, 4… at most hourly."""
 MARK_BATCH: Final = 1000
 """Accounts one transaction of a pass evaluates (so a pass after a mass change commits as it goes)."""
+PASS_BATCHES_AT_ONCE: Final = 2
+"""Batches a pass evaluates at once on PostgreSQL: while one waits for the database, another computes."""
 MAX_ISOLATED: Final = 100
 """More failing accounts than this in one sweep is the evaluator's fault, not the accounts': the sweep fails."""
 
@@ -209,24 +212,35 @@ class AlertEvaluation:
     ) -> DuePass:
         """Evaluate (and resolve) only the accounts whose mark is due (see `store.alert_marks`), a batch
         per transaction until none is; an account that fails is skipped and retried later, as in a sweep.
-        With nothing due it reads one empty index range."""
-        done = DuePass()
-        while marks := await self._claim_marks(now, batch, lease):
-            ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
-            waiting = [mark for mark in marks if mark.retry_at is not None and mark.retry_at > now]
-            if waiting:
-                async with self._db.session() as session:
-                    await move_on(session, waiting, now)
-            rows, failed = await self._evaluate_marked(now, forecaster, defaults, min_readings, ready)
-            done = DuePass(
-                evaluated=done.evaluated + len(ready),
-                claimed=done.claimed + len(rows),
-                failed=done.failed + tuple(failed),
-                waiting=done.waiting + len(waiting),
-            )
-            if len(marks) < batch:
-                break
-        return done
+        With nothing due it reads one empty index range. On PostgreSQL, `PASS_BATCHES_AT_ONCE` batches
+        are evaluated at once (claims skip each other's marks, as two workers' do); SQLite has one writer."""
+
+        async def batches() -> DuePass:
+            done = DuePass()
+            while marks := await self._claim_marks(now, batch, lease):
+                done += await self._evaluate_batch(now, forecaster, defaults, min_readings, marks)
+                if len(marks) < batch:
+                    break
+            return done
+
+        at_once = 1 if self._db.is_sqlite else PASS_BATCHES_AT_ONCE
+        return sum(await asyncio.gather(*(batches() for _ in range(at_once))), DuePass())
+
+    async def _evaluate_batch(
+        self,
+        now: datetime,
+        forecaster: Forecaster,
+        defaults: Sequence[int],
+        min_readings: int,
+        marks: list[Mark],
+    ) -> DuePass:
+        ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
+        waiting = [mark for mark in marks if mark.retry_at is not None and mark.retry_at > now]
+        if waiting:
+            async with self._db.session() as session:
+                await move_on(session, waiting, now)
+        rows, failed = await self._evaluate_marked(now, forecaster, defaults, min_readings, ready)
+        return DuePass(evaluated=len(ready), claimed=len(rows), failed=tuple(failed), waiting=len(waiting))
 
     async def _claim_marks(self, now: datetime, batch: int, lease: timedelta) -> list[Mark]:
         async with self._db.session() as session:

@@ -13,6 +13,7 @@ import pytest
 from bot.alerts.forecast import MIN_READINGS, forecast_alert
 from bot.demo import add_month, demo_document
 from store import Store
+from store.alert_evaluation import MARK_BATCH
 from store.domain.account import AllowanceDoc
 from store.domain.alerts import DEFAULT_THRESHOLDS, Alert, AlertRules, AlertStatus, DuePass
 from store.domain.plan import STAFF_LICENCES, FeatureKey, Meter, feature_meter
@@ -36,6 +37,7 @@ class Sweeps:
 
     def __init__(self, store: Store, clock: FakeClock) -> None:
         self.store, self.clock = store, clock
+        self.batch = MARK_BATCH
 
     async def full(self) -> set[Key]:
         alerts = await self.store.alerts.evaluate(
@@ -45,7 +47,11 @@ class Sweeps:
 
     async def due(self) -> DuePass:
         return await self.store.alerts.evaluate_due(
-            self.clock(), forecast_alert, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
+            self.clock(),
+            forecast_alert,
+            defaults=DEFAULT_THRESHOLDS,
+            min_readings=MIN_READINGS,
+            batch=self.batch,
         )
 
     async def alerts(self) -> list[Alert]:
@@ -108,9 +114,12 @@ async def _post_some(store: Store, clock: FakeClock, rng: random.Random) -> None
             await store.alerts.mark_retry(item.alert.id, item.alert.attempts, at=clock(), error="not_posted")
 
 
+# Batches of 3: a pass is several transactions, on PostgreSQL two of them at once.
+@pytest.mark.parametrize("batch", [MARK_BATCH, 3])
 async def test_a_pass_over_the_accounts_due_finds_what_a_full_sweep_finds(
-    store: Store, sweeps: Sweeps
+    store: Store, sweeps: Sweeps, batch: int
 ) -> None:
+    sweeps.batch = batch
     rng = random.Random(SEED)
     clock = sweeps.clock
     changes = _changes(store, clock, rng)

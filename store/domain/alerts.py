@@ -209,6 +209,14 @@ class DuePass(Frozen):
     failed: tuple[EvaluationFailure, ...] = ()
     waiting: int = 0
 
+    def __add__(self, other: DuePass) -> DuePass:
+        return DuePass(
+            evaluated=self.evaluated + other.evaluated,
+            claimed=self.claimed + other.claimed,
+            failed=self.failed + other.failed,
+            waiting=self.waiting + other.waiting,
+        )
+
 
 class Alert(Frozen):
     """One alert of the outbox."""
