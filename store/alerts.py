@@ -156,24 +156,29 @@ class AlertRepository(AlertEvaluation):
         """Claim up to `limit` alerts due for posting (status → sending, under a lease).
 
         On the way, pending alerts whose period is over expire, and pending alerts overtaken by a
-        higher threshold (or a forecast overtaken by a threshold alert), or at an allowance the meter no
-        longer has (an upgrade applied before it went out), are superseded."""
+        higher threshold (or a forecast overtaken by a threshold alert) are superseded. A pending alert at
+        an allowance the meter no longer has (an upgrade applied before it went out) is withdrawn: it was
+        never posted, and should that allowance come back (a mistaken change corrected), the crossing is
+        claimed afresh."""
         async with self._db.session() as session:
             candidates = (await session.execute(due_alerts(now, limit, account_id))).all()
             expired = [
                 c.id for c in candidates if c.status == AlertStatus.PENDING and c.period_end <= now.date()
             ]
-            outdated = await _outdated(session, candidates, now)
+            withdrawn = await _outdated(session, [c for c in candidates if c.id not in expired], now)
             superseded = [
                 c.id
                 for c in candidates
                 if c.status == AlertStatus.PENDING
                 and c.id not in expired
-                and (c.superseded or c.id in outdated)
+                and c.id not in withdrawn
+                and c.superseded
             ]
-            rest = [c.id for c in candidates if c.id not in expired and c.id not in superseded]
+            settled = {*expired, *superseded, *withdrawn}
+            rest = [c.id for c in candidates if c.id not in settled]
             await _set_pending_status(session, expired, AlertStatus.EXPIRED)
             await _set_pending_status(session, superseded, AlertStatus.SUPERSEDED)
+            await _withdraw(session, withdrawn)
             threads = await _Threads.read(session, rest) if rest else _Threads([], set())
             claim = [alert_id for alert_id in rest if threads.may_claim(alert_id)]
             if not claim:
@@ -459,6 +464,20 @@ async def _outdated(session: AsyncSession, candidates: Sequence[Any], now: datet
     rows = await session.execute(allowances_now(sorted({c.account_id for c in unseen}), now))
     current = {(account, meter): Decimal(available) for account, meter, available in rows}
     return {c.id for c in unseen if current.get((c.account_id, c.meter)) != Decimal(c.available)}
+
+
+async def _withdraw(session: AsyncSession, ids: set[int]) -> None:
+    """Remove pending alerts that were never possibly posted (so nothing of them is in Slack)."""
+    if ids:
+        await session.execute(
+            delete(AlertRow)
+            .where(
+                AlertRow.id.in_(ids),
+                AlertRow.status == AlertStatus.PENDING.value,
+                AlertRow.may_be_posted.is_(False),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _set_pending_status(session: AsyncSession, ids: list[int], status: AlertStatus) -> None:

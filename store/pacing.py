@@ -81,5 +81,5 @@ class ChannelPaceRepository:
             )
             if done.first() is not None:
                 return None
-            last = await session.scalar(select(pace.last_departed_at).where(*key))
-        return None if last is None else last + interval
+            departed = await session.scalar(select(last).where(*key))
+        return None if departed is None else departed + interval

@@ -236,19 +236,25 @@ async def test_a_raised_allowance_starts_the_thresholds_afresh_in_a_new_message(
     assert len(replies(fake_slack)) == 1
 
 
-async def test_an_alert_not_yet_posted_when_its_allowance_changed_is_never_posted(
+async def test_an_alert_not_yet_posted_when_its_allowance_changed_is_withdrawn(
     store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
 ) -> None:
     clock.advance(hours=1)
     await read(store, clock, VOICE, 4100)  # 82% of 5,000
     await alerts.evaluate()  # claimed, not yet posted (a quiet hour, a busy channel…)
     await set_voice_allowance(store, clock, 10_000, 4100)  # the upgrade lands first: 41% of 10,000
-    assert [a.threshold for a in await store.alerts.due(clock.now)] == []
+    assert await store.alerts.due(clock.now) == []
     await alerts.evaluate()
     await alerts.drain()
     assert not top_posts(fake_slack), "80% of an allowance the account no longer has is not news"
-    (old,) = await store.alerts.all_of(ACCOUNT)
-    assert (old.threshold, old.available, old.status) == (80, Decimal(5000), AlertStatus.SUPERSEDED)
+    assert await store.alerts.all_of(ACCOUNT) == [], "withdrawn: it was never in Slack"
+
+    await set_voice_allowance(store, clock, 5000, 4100)  # the change was a mistake, and is taken back
+    await alerts.evaluate()
+    await alerts.drain()
+    (post,) = top_posts(fake_slack)
+    assert "80%" in post.params["text"], "the crossing at the allowance back in force is claimed afresh"
+    assert "4,100 of 5,000" in all_text(post.params)
 
 
 async def test_a_lowered_allowance_starts_the_thresholds_afresh_too(
