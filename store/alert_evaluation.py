@@ -218,29 +218,13 @@ class AlertEvaluation:
         async def batches() -> DuePass:
             done = DuePass()
             while marks := await self._claim_marks(now, batch, lease):
-                done += await self._evaluate_batch(now, forecaster, defaults, min_readings, marks)
+                done += await self._evaluate_marked(now, forecaster, defaults, min_readings, marks)
                 if len(marks) < batch:
                     break
             return done
 
         at_once = 1 if self._db.is_sqlite else PASS_BATCHES_AT_ONCE
         return sum(await asyncio.gather(*(batches() for _ in range(at_once))), DuePass())
-
-    async def _evaluate_batch(
-        self,
-        now: datetime,
-        forecaster: Forecaster,
-        defaults: Sequence[int],
-        min_readings: int,
-        marks: list[Mark],
-    ) -> DuePass:
-        ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
-        waiting = [mark for mark in marks if mark.retry_at is not None and mark.retry_at > now]
-        if waiting:
-            async with self._db.session() as session:
-                await move_on(session, waiting, now)
-        rows, failed = await self._evaluate_marked(now, forecaster, defaults, min_readings, ready)
-        return DuePass(evaluated=len(ready), claimed=len(rows), failed=tuple(failed), waiting=len(waiting))
 
     async def _claim_marks(self, now: datetime, batch: int, lease: timedelta) -> list[Mark]:
         async with self._db.session() as session:
@@ -253,10 +237,16 @@ class AlertEvaluation:
         defaults: Sequence[int],
         min_readings: int,
         marks: list[Mark],
-    ) -> tuple[list[Any], list[EvaluationFailure]]:
+    ) -> DuePass:
         """The marked accounts, set-based in one transaction with their marks moved on; only if that
-        fails, by halves until the failing ones stand alone (their marks move on to their retry)."""
-        by_id = {mark.account_id: mark for mark in marks}
+        fails, by halves until the failing ones stand alone (their marks move on to their retry). Those
+        waiting for the retry of a failed evaluation are not evaluated: their marks move on to it."""
+        ready = [mark for mark in marks if mark.retry_at is None or mark.retry_at <= now]
+        waiting = [mark for mark in marks if mark.retry_at is not None and mark.retry_at > now]
+        if waiting:
+            async with self._db.session() as session:
+                await move_on(session, waiting, now)
+        by_id = {mark.account_id: mark for mark in ready}
 
         async def evaluate(ids: list[str]) -> list[Any]:
             part = [by_id[account_id] for account_id in ids]
@@ -268,8 +258,8 @@ class AlertEvaluation:
         recorded = await self._record_failures(failed, now) if failed else []
         if failed:
             async with self._db.session() as session:
-                await move_on(session, [mark for mark in marks if mark.account_id in dict(failed)], now)
-        return rows, recorded
+                await move_on(session, [mark for mark in ready if mark.account_id in dict(failed)], now)
+        return DuePass(evaluated=len(ready), claimed=len(rows), failed=tuple(recorded), waiting=len(waiting))
 
     async def failing_accounts(self) -> list[EvaluationFailure]:
         """Accounts whose last alert evaluation failed, by account id: why, since when, and when they are
