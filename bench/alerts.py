@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -45,6 +44,7 @@ import asyncpg
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text, update
 
+from bench.ingest import add_postgres_url
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from handlers.alerts.delivery import AlertTuning
 from handlers.alerts.service import AlertService
@@ -61,7 +61,6 @@ RENEWAL = date(2026, 12, 2)
 READINGS_PER_METER = 10
 DAYS_OF_READINGS = 18
 LATENCY_SAMPLES = 20
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -403,13 +402,7 @@ async def main() -> None:
         "--accounts", default="10000,100000", help="comma-separated sizes (default 10000,100000)"
     )
     parser.add_argument("--backend", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BENCH_POSTGRES_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or DEFAULT_POSTGRES,
-        help="admin URL of a PostgreSQL where scratch databases may be created",
-    )
+    add_postgres_url(parser, "admin URL of a PostgreSQL where scratch databases may be created")
     parser.add_argument(
         "--changed",
         type=float,

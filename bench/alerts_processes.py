@@ -63,7 +63,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text
 
-from bench.alerts import DEFAULT_POSTGRES, scratch_database
+from bench.alerts import scratch_database
+from bench.ingest import add_postgres_url
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from handlers.alerts.delivery import ALERT_EVENT, AlertTuning
@@ -685,13 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=170.0, help="give up this long after the first ingest (default 170)"
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BENCH_POSTGRES_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or DEFAULT_POSTGRES,
-        help="admin URL of a PostgreSQL where a scratch database may be created",
-    )
+    add_postgres_url(parser, "admin URL of a PostgreSQL where a scratch database may be created")
     args = parser.parse_args(argv)
     if args.accounts < 1 or not 1 <= args.channels <= args.accounts:
         parser.error("--accounts must be at least 1 and --channels from 1 to --accounts")

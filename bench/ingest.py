@@ -41,6 +41,18 @@ DEFAULT_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@1
 CLI = [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
+def add_postgres_url(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--postgres-url`: an admin URL of a PostgreSQL (BENCH_POSTGRES_URL, else TEST_DATABASE_URL, else the
+    local server)."""
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL")
+        or os.environ.get("TEST_DATABASE_URL")
+        or DEFAULT_POSTGRES,
+        help=help,
+    )
+
+
 @dataclass
 class Result:
     backend: str

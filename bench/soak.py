@@ -55,7 +55,7 @@ from sqlalchemy import func, select
 
 from bench.ingest import (
     CLI,
-    DEFAULT_POSTGRES,
+    add_postgres_url,
     free_port,
     postgres_database,
     postgres_reachable,
@@ -446,13 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deadline", type=float, default=170.0, help="seconds before giving up (default 170)"
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("BENCH_POSTGRES_URL")
-        or os.environ.get("TEST_DATABASE_URL")
-        or DEFAULT_POSTGRES,
-        help="admin URL of a PostgreSQL where a throwaway database may be created",
-    )
+    add_postgres_url(parser, "admin URL of a PostgreSQL where a throwaway database may be created")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
