@@ -178,6 +178,35 @@ async def test_a_post_that_left_late_holds_the_next_one_back(store: Store, store
     )
 
 
+async def test_a_post_a_round_trip_late_is_recorded_at_its_slot(store: Store) -> None:
+    clock = FakeClock()
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+        clock.advance(seconds=delay)
+
+    pacing = store.pacing
+    reserve, depart = pacing.reserve, pacing.depart
+    departures: list[datetime] = []
+
+    async def slow(team_id: str, channel: str, *, now: datetime, interval: timedelta) -> datetime:
+        slot = await reserve(team_id, channel, now=now, interval=interval)
+        clock.advance(seconds=0.01)  # the database's answer takes 10 ms
+        return slot
+
+    async def recorded(team_id: str, channel: str, *, at: datetime, interval: timedelta) -> datetime | None:
+        departures.append(at)
+        return await depart(team_id, channel, at=at, interval=interval)
+
+    pacing.reserve, pacing.depart = slow, recorded  # type: ignore[method-assign]
+    pacer = ChannelPacer(1.0, pacing, clock, sleep=sleep)
+    await pacer.wait(SHARED)
+    await pacer.wait(SHARED)
+    assert departures[0] == DEMO_NOW, "10 ms after its slot is on time"
+    assert len(departures) == len(delays) + 1 == 2, "the next post slept to its slot once, and was not held"
+
+
 async def test_without_the_database_a_process_paces_its_own_posts(
     store: Store, fake_slack: FakeSlack, two_processes: tuple[AlertService, AlertService]
 ) -> None:
