@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Numeric, String, bindparam
+from sqlalchemy import ARRAY, DateTime, Numeric, String, bindparam, literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -37,7 +37,8 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         value = Decimal(value)
-        return str(value) if dialect.name == "sqlite" else value
+        # Positional notation ("0.00000001", not "1E-8"): `total` reads the digits after the point.
+        return format(value, "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(str(value))
@@ -118,3 +119,60 @@ def among(column: Any, keys: Iterable[str]) -> ColumnElement[bool]:
     """`column IN keys` with the keys as one parameter, not one a key: a thousand accounts in a statement
     that scopes six tables would otherwise be six thousand parameters to render, send and plan."""
     return _Among(column, bindparam(None, sorted(keys), type_=_Keys()))
+
+
+class _Total(TypeDecorator[Decimal]):
+    """What `total` answers: PostgreSQL's exact NUMERIC sum as is; on SQLite "whole:fraction", two integer
+    sums (see `_sum_sqlite`)."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, places: int) -> None:
+        super().__init__()
+        self.places = places
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            whole, fraction = str(value).split(":")
+            return Decimal(whole) + Decimal(fraction).scaleb(-self.places)
+        return Decimal(str(value))
+
+
+class _Sum(FunctionElement[Decimal]):
+    """SUM of a Money column, exact: see `total`. Its clauses: the column, and its places as a literal (so
+    they are part of the statement's cache key)."""
+
+    inherit_cache = True
+    name = "total"
+
+
+@compiles(_Sum)
+def _sum_default(element: _Sum, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _ = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"SUM({value})"
+
+
+@compiles(_Sum, "sqlite")
+def _sum_sqlite(element: _Sum, compiler: SQLCompiler, **kw: Any) -> str:
+    # Money is text on SQLite, whose SUM would add floats. Exact instead: the whole parts and the digits
+    # after the point (padded to `places`) are summed as integers, and joined by the result type.
+    value, places = (compiler.process(clause, **kw) for clause in element.clauses)
+    text = f"CAST({value} AS TEXT)"
+    fraction = f"substr(substr({text}, instr({text} || '.', '.') + 1) || '{'0' * int(places)}', 1, {places})"
+    return f"(SUM(CAST({text} AS INTEGER)) || ':' || SUM(CAST({fraction} AS INTEGER)))"
+
+
+def total(column: Any, places: int) -> ColumnElement[Decimal]:
+    """The exact sum of a non-negative Money column of at most `places` decimal places (NULL over no
+    rows)."""
+    summed = _Sum(column, literal_column(str(places)))
+    summed.type = _Total(places)
+    return summed

@@ -17,6 +17,7 @@ from store.link_codes import LinkCodeRepository
 from store.pacing import ChannelPaceRepository
 from store.rates import RateRepository
 from store.staff import StaffRepository
+from store.traffic import TrafficRepository
 from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
@@ -44,6 +45,7 @@ class Store:
         self.staff = StaffRepository(db)
         self.digests = DigestRepository(db)
         self.pacing = ChannelPaceRepository(db)
+        self.traffic = TrafficRepository(db)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Store:

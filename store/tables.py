@@ -560,3 +560,26 @@ class ChannelPaceRow(Base):
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot_at: Mapped[datetime]
     last_departed_at: Mapped[datetime | None]
+
+
+class TrafficHourRow(Base):
+    """One hour of an account's traffic to one destination (`store.domain.traffic.TrafficHour`). The
+    platform re-sends an hour whole: the hour's rows are replaced together. `line_type` is "" when not
+    given (a key column cannot be NULL)."""
+
+    __tablename__ = "traffic_hours"
+
+    account_id: Mapped[str] = _account_fk()
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    line_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    quantity: Mapped[Decimal]
+    iso_code: Mapped[str | None] = mapped_column(String(2))
+    place: Mapped[str | None] = mapped_column(String(100))
+    rate_version: Mapped[int | None] = mapped_column(Integer)
+    priced_as: Mapped[str | None] = mapped_column(String(16))
+    rate: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    cost: Mapped[Decimal | None] = mapped_column(Money(22, 8))
+    unpriced: Mapped[str | None] = mapped_column(String(16))
+    received_at: Mapped[datetime]

@@ -130,6 +130,7 @@ def test_the_document_is_served_as_generated(live_api: str, session: requests.Se
         ("PUT", "/rates"),
         ("POST", "/accounts/{account_id}/link-codes"),
         ("POST", "/accounts/{account_id}/usage"),
+        ("POST", "/accounts/{account_id}/traffic"),
         ("PUT", "/accounts/{account_id}/features/{feature}"),
         ("POST", "/accounts/{account_id}/links"),
         ("PUT", "/accounts/{account_id}/staff"),

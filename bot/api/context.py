@@ -9,6 +9,7 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api.background import BackgroundWork
+from bot.rates.cache import RateCache
 from handlers.services import Services
 
 API_PREFIX = "/api/v1"
@@ -24,6 +25,11 @@ class ApiContext:
     client: AsyncWebClient
     on_usage: UsageHook | None = None
     background: BackgroundWork = field(default_factory=BackgroundWork)
+    rates: RateCache = field(init=False)
+    """Rate table indexes by version: traffic is priced by the table in force at its hour."""
+
+    def __post_init__(self) -> None:
+        self.rates = RateCache(self.services.store)
 
 
 API = web.AppKey("ingest_api", ApiContext)

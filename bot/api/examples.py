@@ -18,6 +18,21 @@ def usage_example() -> dict[str, Any]:
     return {"readings": [{"meter": "voice_minutes", "used": 4120, "at": "2026-11-27T10:00:00Z"}]}
 
 
+def traffic_example() -> dict[str, Any]:
+    return {
+        "traffic": [
+            {
+                "hour": "2026-11-30T10:00:00Z",
+                "destination": "+44",
+                "kind": "voice",
+                "line_type": "mobile",
+                "minutes": 120,
+            },
+            {"hour": "2026-11-30T10:00:00Z", "destination": "+852", "kind": "sms", "messages": 300},
+        ]
+    }
+
+
 def rate_table_example() -> dict[str, Any]:
     return {
         "effective_date": "2026-12-01",

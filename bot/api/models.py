@@ -6,11 +6,20 @@ documents (`store.domain.account`), so what the API accepts is exactly what the 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.bounds import (
     ACCOUNT_ID_PATTERN,
@@ -191,3 +200,99 @@ class LinkCodeOut(BaseModel):
     code: str = Field(description="One-time code; a workspace admin runs `/plan link CODE` in Slack.")
     account_id: str
     expires_at: datetime
+
+
+# --- traffic by destination -----------------------------------------------------------------------------
+
+MAX_TRAFFIC_ROWS = 10_000
+"""Figures in one batch (a 1 MiB body holds about 9,000)."""
+MAX_MINUTES_AN_HOUR = Decimal(10_000_000)
+MAX_MESSAGES_AN_HOUR = 100_000_000
+"""An hour's figures for one destination: far above any contact centre's, low enough that no sum overflows."""
+DESTINATION_PATTERN = r"^\+[1-9][0-9]{0,14}$"
+
+
+def _on_the_hour(hour: datetime) -> datetime:
+    if (hour.minute, hour.second, hour.microsecond) != (0, 0, 0):
+        raise ValueError("must be the start of an hour (minutes and seconds 0)")
+    return hour
+
+
+_DESTINATION = re.compile(DESTINATION_PATTERN)
+
+
+def _dialled(destination: str) -> str:
+    """+ and digits, beginning with a country calling code (a lazy import: phonenumbers is 1 MB)."""
+    import phonenumbers
+
+    if not _DESTINATION.match(destination):
+        raise ValueError("must be + and 1 to 15 digits: a dial prefix (+44) or an E.164 number")
+    if not any(phonenumbers.region_codes_for_country_code(int(destination[1:n])) for n in (2, 3, 4)):
+        raise ValueError("does not begin with a country calling code")
+    return destination
+
+
+class TrafficIn(_Body):
+    """One hour's traffic of one kind to one destination."""
+
+    hour: Annotated[Timestamp, AfterValidator(_on_the_hour)] = Field(
+        description="The hour's start (UTC offset given; minutes and seconds 0)."
+    )
+    destination: Annotated[
+        str, AfterValidator(_dialled), Field(json_schema_extra={"pattern": DESTINATION_PATTERN})
+    ] = Field(description="A dial prefix (`+44`, `+4420`) or an E.164 number (`+442079460018`).")
+    kind: Literal["voice", "sms"]
+    line_type: Literal["landline", "mobile"] | None = Field(
+        default=None,
+        description="The voice rate applied; without it, the number's own type or the landline rate.",
+    )
+    minutes: Annotated[Amount, Field(le=MAX_MINUTES_AN_HOUR)] | None = Field(
+        default=None, description="Voice: minutes that hour."
+    )
+    messages: Annotated[int, Field(ge=0, le=MAX_MESSAGES_AN_HOUR)] | None = Field(
+        default=None, description="SMS: messages that hour."
+    )
+
+    @model_validator(mode="after")
+    def _one_quantity(self) -> TrafficIn:
+        wanted, other = ("minutes", "messages") if self.kind == "voice" else ("messages", "minutes")
+        if getattr(self, wanted) is None:
+            raise ValueError(f"{self.kind} traffic needs {wanted}")
+        if getattr(self, other) is not None:
+            raise ValueError(f"{self.kind} traffic has {wanted}, not {other}")
+        return self
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.minutes if self.minutes is not None else Decimal(self.messages or 0)
+
+    @property
+    def key(self) -> tuple[datetime, str, str, str | None]:
+        return (self.hour, self.destination, self.kind, self.line_type)
+
+
+class TrafficBatch(_Body):
+    """Hourly traffic by destination. Every hour in the batch replaces that hour's figures whole."""
+
+    traffic: list[TrafficIn] = Field(min_length=1, max_length=MAX_TRAFFIC_ROWS)
+
+    def repeated(self) -> list[int]:
+        """Positions of figures repeating an earlier one's hour, destination, kind and line type."""
+        seen: set[tuple[datetime, str, str, str | None]] = set()
+        repeats = []
+        for position, figure in enumerate(self.traffic):
+            if figure.key in seen:
+                repeats.append(position)
+            seen.add(figure.key)
+        return repeats
+
+
+class TrafficResult(BaseModel):
+    received: int = Field(description="Figures in the batch.")
+    hours: int = Field(description="Hours replaced whole.")
+    replaced: int = Field(description="Figures of those hours stored before (now replaced).")
+    unpriced: int = Field(
+        description="Figures stored without a cost: no rate table in force that hour, no entry for the "
+        "destination, or a number the table does not price (premium-rate, toll-free…)."
+    )
+    cost: Decimal = Field(description="What the batch's priced figures cost, USD.")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
 from bot.api.endpoints import ApiCall, Endpoints, NoParams, Reply, validation_context
 from bot.api.errors import ApiError, invalid
-from bot.api.examples import account_example, rate_table_example, staff_example, usage_example
+from bot.api.examples import (
+    account_example,
+    rate_table_example,
+    staff_example,
+    traffic_example,
+    usage_example,
+)
 from bot.api.models import (
     AccountPath,
     FeaturePath,
@@ -21,6 +28,8 @@ from bot.api.models import (
     RateChangeCounts,
     RateTableIn,
     RateTableOut,
+    TrafficBatch,
+    TrafficResult,
     UsageBatch,
     UsageResult,
 )
@@ -28,6 +37,7 @@ from bot.api.notices import post_status_notice
 from bot.company.validation import CompanyForm, FieldErrors, validate_company_form
 from bot.linking.codes import issue_link_code
 from bot.rates.csvio import RateFileError, check_rows, parse_csv
+from bot.traffic.pricing import Figure, price_figures
 from handlers.rates.announce import announce_changes
 from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
@@ -104,6 +114,44 @@ async def post_usage(call: ApiCall[AccountPath, UsageBatch]) -> Reply:
     return Reply(
         200, UsageResult(received=len(readings), recorded=result.recorded, duplicates=result.duplicates)
     )
+
+
+@endpoints.route(
+    "POST",
+    "/accounts/{account_id}/traffic",
+    summary="Record hourly traffic by destination",
+    params=AccountPath,
+    body=TrafficBatch,
+    replies={200: (TrafficResult, "Recorded, each figure priced by the rate table in force at its hour")},
+    body_example=traffic_example(),
+)
+async def post_traffic(call: ApiCall[AccountPath, TrafficBatch]) -> Reply:
+    """Hourly aggregates of calls (minutes) and SMS (messages) per destination: a dial prefix or an E.164
+    number, matched to its rate table entry and priced, in USD, at the rates in force at that hour.
+
+    Each hour in the batch replaces everything stored for that hour, so re-sending an hour corrects it;
+    a batch is taken whole or not at all.
+    """
+    if repeated := call.body.repeated():
+        raise invalid([FieldError(field=f"traffic.{i}", message=_REPEATED_FIGURE) for i in repeated])
+    figures = [Figure(f.hour, f.destination, f.kind, f.line_type, f.quantity) for f in call.body.traffic]
+    priced = await price_figures(figures, call.api.rates)
+    written = await call.api.services.store.traffic.replace_hours(
+        call.params.account_id, priced, now=call.api.services.clock()
+    )
+    return Reply(
+        200,
+        TrafficResult(
+            received=len(priced),
+            hours=written.hours,
+            replaced=written.replaced,
+            unpriced=sum(1 for figure in priced if figure.cost is None),
+            cost=sum((figure.cost for figure in priced if figure.cost is not None), Decimal(0)),
+        ),
+    )
+
+
+_REPEATED_FIGURE = "repeats an earlier figure's hour, destination, kind and line type"
 
 
 @endpoints.route(

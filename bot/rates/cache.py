@@ -1,4 +1,5 @@
-"""The current rate table's in-memory index, rebuilt only when another version becomes current.
+"""Rate table indexes in memory: the current version's, rebuilt only when another version becomes current,
+and a few older versions' (traffic is priced by the table in force at its hour).
 
 Every request asks the store for the current version number (one cheap query) and reuses the index
 built for it, so a lookup never scans the table, and an import made by another process (the CLI, the
@@ -27,36 +28,50 @@ class LoadedTable:
     index: RateIndex
 
 
+MAX_VERSIONS = 4
+"""Indexes kept per process: the current table's, and a few older ones that traffic of past hours is
+priced with."""
+
+
 class RateCache:
-    """Holds the index of the newest table version; shared by every listener of one app."""
+    """Holds the indexes of the newest table versions used; shared by every listener of one app."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._loaded: LoadedTable | None = None
+        self.store = store
+        self._loaded: dict[int, LoadedTable] = {}
+        """Least recently used first."""
         self._lock = asyncio.Lock()
         self.builds = 0
         """How many indexes were built (tests check that requests reuse them)."""
 
     async def current(self) -> LoadedTable | None:
         """The current table and its index, or None when no table has been imported yet."""
-        version = await self._store.rates.current_version()
-        if version is None:
-            return None
-        loaded = self._loaded
-        if loaded is not None and loaded.info.version == version:
+        version = await self.store.rates.current_version()
+        return None if version is None else await self.version(version)
+
+    async def version(self, version: int) -> LoadedTable | None:
+        """A table version and its index, or None when there is no such version."""
+        if (loaded := self._used(version)) is not None:
             return loaded
         async with self._lock:  # one build per version, however many requests arrive meanwhile
-            loaded = self._loaded
-            if loaded is not None and loaded.info.version == version:
+            if (loaded := self._used(version)) is not None:
                 return loaded
-            table = await self._store.rates.table(version)
-            if table is None:  # cannot happen while versions are only ever added; read it again next time
+            table = await self.store.rates.table(version)
+            if table is None:
                 return None
             # A 50,000-row table takes about two seconds to index: off the event loop.
             index = await asyncio.to_thread(_build_index, table.rows)
-            self._loaded = LoadedTable(table.info, index)
+            self._loaded[version] = LoadedTable(table.info, index)
             self.builds += 1
-            return self._loaded
+            while len(self._loaded) > MAX_VERSIONS:
+                del self._loaded[next(iter(self._loaded))]
+            return self._loaded[version]
+
+    def _used(self, version: int) -> LoadedTable | None:
+        loaded = self._loaded.pop(version, None)
+        if loaded is not None:
+            self._loaded[version] = loaded
+        return loaded
 
 
 def _build_index(rows: Sequence[RateRow]) -> RateIndex:
