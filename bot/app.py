@@ -42,6 +42,7 @@ from handlers.slack_clients import (
     Installations,
     build_client,
 )
+from handlers.traffic import listeners as traffic
 from handlers.upgrade import listeners as upgrade
 from handlers.workspace import CONTEXT_KEY, Workspace
 
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "app.py"
 """The bolt app's name (its loggers' too): what bolt would call it unnamed, the name of this file."""
 
-CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, licences, installation)
+CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, licences, traffic, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 

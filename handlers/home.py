@@ -76,9 +76,14 @@ class HomeTabs:
 
     def __init__(self) -> None:
         self._builders: dict[HomeTab, TabBuilder] = {}
+        self._sections: dict[HomeTab, list[TabBuilder]] = {}
 
     def add(self, tab: HomeTab, builder: TabBuilder) -> None:
         self._builders[tab] = builder
+
+    def add_section(self, tab: HomeTab, builder: TabBuilder) -> None:
+        """Another capability's section under a tab's body (nothing when it builds no blocks)."""
+        self._sections.setdefault(tab, []).append(builder)
 
     async def publish(self, interaction: Interaction[Any], tab: str | None = None) -> None:
         """Publish `tab` (or the user's last tab) to the user's Home, remembering it as their last."""
@@ -95,11 +100,12 @@ class HomeTabs:
         builder = self._builders.get(tab)
         if builder is None:
             return list(plain(f"{tab.label} is on its way.", ":construction:").blocks)
-        try:
-            return await builder(interaction)
-        except (UserFacingError, StoreUnavailable) as error:
-            # The Home has no response_url: the explanation goes where the user is looking.
-            return list(message_for(error).blocks)
+        body = await _built(builder, interaction)
+        for section in self._sections.get(tab, []):
+            blocks = await _built(section, interaction)
+            if blocks and len(body) + 1 + len(blocks) <= MAX_HOME_BLOCKS - CHROME_BLOCKS:
+                body += [DividerBlock(), *blocks]
+        return body
 
     async def home_opened(self, interaction: Interaction[Mapping[str, Any]]) -> None:
         if interaction.value.get("tab") != "home":
@@ -108,6 +114,14 @@ class HomeTabs:
 
     async def tab_clicked(self, interaction: Interaction[TabChoice]) -> None:
         await self.publish(interaction, interaction.value.tab)
+
+
+async def _built(builder: TabBuilder, interaction: Interaction[Any]) -> list[Block]:
+    try:
+        return await builder(interaction)
+    except (UserFacingError, StoreUnavailable) as error:
+        # The Home has no response_url: the explanation goes where the user is looking.
+        return list(message_for(error).blocks)
 
 
 async def _last_tab(interaction: Interaction[Any]) -> str | None:

@@ -78,6 +78,10 @@ class Routes:
     def home_tab(self, tab: HomeTab, builder: TabBuilder) -> None:
         self.home.add(tab, builder)
 
+    def home_section(self, tab: HomeTab, builder: TabBuilder) -> None:
+        """A section of this capability's under another's tab (nothing when it builds no blocks)."""
+        self.home.add_section(tab, builder)
+
 
 def _command_text(args: AsyncArgs) -> str:
     return str((args.command or {}).get("text") or "")

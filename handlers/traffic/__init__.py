@@ -1,0 +1,1 @@
+"""Traffic by destination in Slack: where the money goes, after `/plan usage` and on the Plan Monitoring tab."""
