@@ -49,6 +49,17 @@ class TrafficRepository:
             )
         return cost if cost is not None else Decimal(0)
 
+    async def accounts_with_traffic(self, since: datetime, until: datetime) -> list[str]:
+        """Accounts with traffic with an hour in [since, until), in id order."""
+        async with self._db.session(read_only=True) as session:
+            found = await session.scalars(
+                select(T.account_id)
+                .where(T.hour >= since, T.hour < until)
+                .group_by(T.account_id)
+                .order_by(T.account_id)
+            )
+            return list(found)
+
     async def hours(self, account_id: str, since: datetime, until: datetime) -> list[TrafficHour]:
         """The figures stored with an hour in [since, until), by hour."""
         async with self._db.session(read_only=True) as session:
