@@ -32,7 +32,8 @@ from bot.alerts.rules import (
     snooze_until,
     valid_thresholds,
 )
-from handlers.alerts.delivery import ChannelPacer, Refused, Retry, WorkspaceGone, classify, retry_after
+from handlers.posting import ChannelPacer, Refused, Retry, WorkspaceGone, classify
+from handlers.slack_calls import retry_after
 from store.domain.alerts import ForecastCandidate, meter_label
 from store.usage import Reading
 from tests.support.clock import DEMO_NOW

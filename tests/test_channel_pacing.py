@@ -16,8 +16,8 @@ import pytest
 
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
-from handlers.alerts.delivery import ChannelPacer
 from handlers.alerts.service import AlertService
+from handlers.posting import ChannelPacer
 from store import Store
 from store.domain.alerts import AlertRules
 from store.errors import StoreUnavailable

@@ -361,7 +361,7 @@ class AlertService:
             client,
             thread.channel,
             thread_reply(alert, mention=mention),
-            alert_id=alert.id,
+            metadata=delivery.alert_metadata(alert.id),
             within=self.tuning.post_timeout,
             thread_ts=thread.ts,
         )
@@ -477,7 +477,11 @@ class AlertService:
         if not self._in_lease(batch):
             return None
         return await delivery.post(
-            client, item.channel, message, alert_id=alert.id, within=self.tuning.post_timeout
+            client,
+            item.channel,
+            message,
+            metadata=delivery.alert_metadata(alert.id),
+            within=self.tuning.post_timeout,
         )
 
     async def _defer(

@@ -89,10 +89,8 @@ def _unpriced(report: SpendReport) -> str:
 
 def _name(spend: DestinationSpend, *, kind_shown: bool = True) -> str:
     """The place, then the line type priced (voice) or SMS when the kind is not otherwise shown."""
-    if spend.kind == "voice":
-        line_type = LINE_TYPES[spend.priced_as]
-    else:
-        line_type = "SMS" if kind_shown else ""
+    shown_kind = "SMS" if kind_shown else ""
+    line_type = LINE_TYPES[spend.priced_as] if spend.kind == "voice" else shown_kind
     return f"*{escape(spend.place)}*" + (f" {line_type}" if line_type else "")
 
 
