@@ -22,6 +22,7 @@ from bot.settings import require
 from bot.slack_edge import RawSignatureVerifier, Refused, admit
 from handlers.services import Services
 from handlers.slack_clients import build_client
+from handlers.traffic.spike_alerts import SpikeAlerts
 from store.db import Database
 from store.errors import StoreUnavailable
 from store.migrate import FIX, current_revision, schema_problem
@@ -53,7 +54,8 @@ def create_web_app(
     no `/slack/events`; the OAuth install pages are served in both modes when OAuth is configured.
 
     `on_usage(account_id)` runs after every committed change to an account's usage figures (by default
-    the quota alerts' `services.alerts.on_usage`).
+    the quota alerts' `services.alerts.on_usage`); spike alerts claimed at a traffic ingest are posted
+    right after it.
     """
     app = web.Application()
     app[SERVICES] = services
@@ -71,8 +73,12 @@ def create_web_app(
             app.router.add_get(bolt.oauth_flow.install_path, slack_install)
             app.router.add_get(bolt.oauth_flow.redirect_uri_path, slack_oauth_redirect)
     client = bolt.client if bolt is not None else build_client(services.settings, services.session)
+    spikes = SpikeAlerts(services.store, services.slack.client_for_team, clock=services.clock)
     app.add_subapp(
-        API_PREFIX, create_api_app(services, client, on_usage=on_usage or services.alerts.on_usage)
+        API_PREFIX,
+        create_api_app(
+            services, client, on_usage=on_usage or services.alerts.on_usage, on_spikes=spikes.on_spikes
+        ),
     )
     return app
 

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     sales_email: str | None = None
     smtp_url: SecretStr | None = None
     smtp_from: str | None = None
+    # Destination blocks are POSTed here, signed with BLOCKS_WEBHOOK_SECRET (unset: INGEST_TOKEN), until
+    # acknowledged; unset: the billing platform polls GET /api/v1/accounts/{id}/destination-blocks.
+    blocks_webhook_url: AnyHttpUrl | None = None
+    blocks_webhook_secret: SecretStr | None = None
+
+    @property
+    def blocks_webhook_key(self) -> str | None:
+        """The key that signs block webhooks; None when there is neither secret nor ingest token."""
+        secret = self.blocks_webhook_secret or self.ingest_token
+        return secret.get_secret_value() if secret is not None else None
 
     @field_validator("database_url")
     @classmethod

@@ -12,12 +12,14 @@ from itertools import groupby
 import aiohttp
 
 from bot.settings import Settings
+from bot.traffic.webhook import BlockWebhook
 from handlers.alerts.delivery import AlertTuning, DeliveryReport
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import alert_text
 from handlers.digest.service import DigestService
 from handlers.licences.notices import LicenceNotices
 from handlers.slack_clients import SlackClients
+from handlers.traffic.spike_alerts import SpikeAlerts
 from store import Store
 from store.domain.alerts import Alert, AlertKind
 
@@ -32,13 +34,15 @@ async def run_worker(
     the next worker once its lease runs out. `tuning` replaces the outbox's defaults (leases, timeouts,
     the history budget: bench.soak shortens them; every process on one database should share them).
     Licence hygiene notices and weekly digests are sent on the evaluation pass's schedule, with the same
-    clock."""
+    clock; spike alerts, their messages' updates and destination blocks' webhooks on the delivery's."""
     store = settings.open_store()
     session = aiohttp.ClientSession()
     alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
     clients = SlackClients.for_settings(settings, store, session)
     licences = LicenceNotices(store, clients.client_for_team, settings.dashboard_link, clock=alerts.clock)
     digests = DigestService(store, clients.client_for_team, clock=alerts.clock)
+    spikes = SpikeAlerts(store, clients.client_for_team, pacer=alerts.pacer, clock=alerts.clock)
+    webhook = BlockWebhook.from_settings(settings, store, session, clock=alerts.clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -49,6 +53,7 @@ async def run_worker(
             alerts.run(stop, evaluate_every=evaluate_every, deliver_every=deliver_every),
             licences.run(stop, every=evaluate_every),
             digests.run(stop, every=evaluate_every),
+            spikes.run(stop, every=deliver_every, webhook=webhook),
         )
     finally:
         await alerts.close()

@@ -18,6 +18,7 @@ from store.pacing import ChannelPaceRepository
 from store.rates import RateRepository
 from store.staff import StaffRepository
 from store.traffic import TrafficRepository
+from store.traffic_alerts import TrafficAlertRepository
 from store.upgrades import UpgradeRepository
 from store.usage import UsageRepository
 from store.workspaces import WorkspaceRepository
@@ -46,6 +47,7 @@ class Store:
         self.digests = DigestRepository(db)
         self.pacing = ChannelPaceRepository(db)
         self.traffic = TrafficRepository(db)
+        self.traffic_alerts = TrafficAlertRepository(db)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Store:

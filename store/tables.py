@@ -575,6 +575,8 @@ class TrafficHourRow(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     line_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     quantity: Mapped[Decimal]
+    area: Mapped[str] = mapped_column(String(8))
+    high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     iso_code: Mapped[str | None] = mapped_column(String(2))
     place: Mapped[str | None] = mapped_column(String(100))
     rate_version: Mapped[int | None] = mapped_column(Integer)
@@ -583,3 +585,105 @@ class TrafficHourRow(Base):
     cost: Mapped[Decimal | None] = mapped_column(Money(22, 8))
     unpriced: Mapped[str | None] = mapped_column(String(16))
     received_at: Mapped[datetime]
+
+
+class TrafficSeriesRow(Base):
+    """One area's traffic of one kind for an account, a total a day (UTC) for the last `SERIES_DAYS`: the
+    spike baseline's history in one row, kept up to date as hours arrive (`store.traffic`)."""
+
+    __tablename__ = "traffic_series"
+
+    account_id: Mapped[str] = _account_fk()
+    area: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    place: Mapped[str] = mapped_column(String(100))
+    first_day: Mapped[date] = mapped_column(Date)
+    days: Mapped[dict[str, Any]]
+    """ISO date → that day's quantity (a decimal string); days without traffic are left out."""
+
+
+class TrafficSpikeRow(Base):
+    """A spike alert's outbox row, claimed once per account, area, kind and day (the unique constraint),
+    in the transaction that stored the traffic; `status` then tracks its delivery, `version` the changes
+    its message must show (a block, a mute) and `shown_version` what it shows."""
+
+    __tablename__ = "traffic_spikes"
+    __table_args__ = (
+        UniqueConstraint("account_id", "area", "kind", "day", name="uq_traffic_spikes_per_day"),
+        Index("ix_traffic_spikes_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    area: Mapped[str] = mapped_column(String(8))
+    place: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))
+    day: Mapped[date] = mapped_column(Date)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal] = mapped_column(Money(22, 8))
+    rate: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    baseline: Mapped[Decimal]
+    baseline_days: Mapped[int] = mapped_column(Integer)
+    high_risk: Mapped[bool] = mapped_column(Boolean)
+    prefixes: Mapped[str] = mapped_column(String(200))
+    """The window's destinations as sent, most traffic first (what a block covers), comma-separated."""
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    may_be_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    shown_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrafficMuteRow(Base):
+    """No spike alerts for an account's area and kind until `until`: "It's expected" (7 days) or a
+    snooze."""
+
+    __tablename__ = "traffic_mutes"
+
+    account_id: Mapped[str] = _account_fk()
+    area: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class DestinationBlockRow(Base):
+    """A destination an administrator blocked from a spike alert, handed to the billing platform: polled
+    (`GET …/destination-blocks`) and, with `BLOCKS_WEBHOOK_URL`, pushed by the webhook outbox (the
+    `webhook_*` columns) until acknowledged. The platform confirms or lifts it (`state`)."""
+
+    __tablename__ = "destination_blocks"
+    __table_args__ = (Index("ix_destination_blocks_webhook", "webhook_status", "webhook_next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(64), ForeignKey("accounts.id", ondelete="CASCADE"))
+    spike_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("traffic_spikes.id", ondelete="SET NULL")
+    )
+    area: Mapped[str] = mapped_column(String(8))
+    place: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))
+    prefixes: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(200))
+    webhook_status: Mapped[str] = mapped_column(String(16))
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_next_at: Mapped[datetime]
+    webhook_lease_until: Mapped[datetime | None]
+    webhook_delivered_at: Mapped[datetime | None]
+    webhook_error: Mapped[str | None] = mapped_column(String(200))

@@ -131,6 +131,8 @@ def test_the_document_is_served_as_generated(live_api: str, session: requests.Se
         ("POST", "/accounts/{account_id}/link-codes"),
         ("POST", "/accounts/{account_id}/usage"),
         ("POST", "/accounts/{account_id}/traffic"),
+        ("GET", "/accounts/{account_id}/destination-blocks"),
+        ("PUT", "/accounts/{account_id}/destination-blocks/{block_id}"),
         ("PUT", "/accounts/{account_id}/features/{feature}"),
         ("POST", "/accounts/{account_id}/links"),
         ("PUT", "/accounts/{account_id}/staff"),

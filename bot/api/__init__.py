@@ -31,11 +31,16 @@ MIN_TOKEN_LENGTH = 32
 
 
 def create_api_app(
-    services: Services, client: AsyncWebClient, *, on_usage: UsageHook | None = None
+    services: Services,
+    client: AsyncWebClient,
+    *,
+    on_usage: UsageHook | None = None,
+    on_spikes: UsageHook | None = None,
 ) -> web.Application:
-    """The API as a sub-application; `client` posts status notices, `on_usage` hears of usage changes."""
+    """The API as a sub-application; `client` posts status notices, `on_usage` hears of usage changes,
+    `on_spikes` of spike alerts claimed or blocks confirmed or lifted."""
     app = web.Application(middlewares=[error_middleware, auth_middleware, unit_of_work_middleware])
-    api = ApiContext(services=services, client=client, on_usage=on_usage)
+    api = ApiContext(services=services, client=client, on_usage=on_usage, on_spikes=on_spikes)
     app[API] = api
     endpoints.mount(app)
     document = json.dumps(openapi_document(endpoints.all))

@@ -24,6 +24,9 @@ class ApiContext:
     services: Services
     client: AsyncWebClient
     on_usage: UsageHook | None = None
+    on_spikes: UsageHook | None = None
+    """Called with the account id after its spike alerts changed: claimed (to post them at once), or a
+    block's state (for their messages to show)."""
     background: BackgroundWork = field(default_factory=BackgroundWork)
     rates: RateCache = field(init=False)
     """Rate table indexes by version: traffic is priced by the table in force at its hour."""

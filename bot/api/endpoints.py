@@ -62,6 +62,12 @@ class ApiCall(Generic[P, B]):
         if (hook := self.api.on_usage) is not None:
             self.after_commit(f"usage hook for {account_id}", lambda: hook(account_id))
 
+    def spike_alerts_changed(self, account_id: str) -> None:
+        """Tell the spike hook, after the commit, that the account's spike alerts changed (new ones to post,
+        a block's state for their messages to show)."""
+        if (hook := self.api.on_spikes) is not None:
+            self.after_commit(f"spike alerts for {account_id}", lambda: hook(account_id))
+
 
 Handler = Callable[[ApiCall[Any, Any]], Awaitable[Reply]]
 CsvParser = Callable[[str, web.Request], BaseModel]

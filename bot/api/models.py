@@ -29,11 +29,13 @@ from bot.core.bounds import (
     Amount,
     BoundedDate,
     Label,
+    PlainText,
     TeamId,
     Timestamp,
 )
 from store.domain.plan import FeatureKey
 from store.domain.rates import RateRow
+from store.domain.traffic import BlockState, DestinationBlock
 from store.usage import ALL_METERS, is_whole_number_meter
 
 MAX_READINGS = 10_000
@@ -296,3 +298,23 @@ class TrafficResult(BaseModel):
         "destination, or a number the table does not price (premium-rate, toll-free…)."
     )
     cost: Decimal = Field(description="What the batch's priced figures cost, USD.")
+
+
+# --- destination blocks ---------------------------------------------------------------------------------
+
+
+class BlockPath(AccountPath):
+    block_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class BlockStateIn(_Body):
+    state: Literal[BlockState.CONFIRMED, BlockState.LIFTED] = Field(
+        description="`confirmed`: the platform blocks the destination; `lifted`: it no longer does."
+    )
+    note: Annotated[PlainText, Field(max_length=200)] | None = Field(
+        default=None, description="Why, for the audit log (one line, up to 200 characters)."
+    )
+
+
+class DestinationBlocks(BaseModel):
+    blocks: list[DestinationBlock]

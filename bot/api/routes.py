@@ -20,6 +20,9 @@ from bot.api.examples import (
 )
 from bot.api.models import (
     AccountPath,
+    BlockPath,
+    BlockStateIn,
+    DestinationBlocks,
     FeaturePath,
     FieldError,
     Link,
@@ -38,12 +41,13 @@ from bot.company.validation import CompanyForm, FieldErrors, validate_company_fo
 from bot.linking.codes import issue_link_code
 from bot.rates.csvio import RateFileError, check_rows, parse_csv
 from bot.traffic.pricing import Figure, price_figures
+from bot.traffic.spikes import find_spikes
 from handlers.rates.announce import announce_changes
-from store.clock import utcnow
 from store.domain.account import AccountDocument, CompanyDoc, FeatureDoc, FeatureStatusChange, FeatureUpdate
 from store.domain.plan import FEATURE_METER_PREFIX, STAFF_LICENCES, PlanSnapshot
 from store.domain.rates import RateImport
 from store.domain.staff import StaffList
+from store.domain.traffic import DestinationBlock
 from store.errors import ImportConflict
 from store.usage import Reading
 
@@ -136,9 +140,15 @@ async def post_traffic(call: ApiCall[AccountPath, TrafficBatch]) -> Reply:
         raise invalid([FieldError(field=f"traffic.{i}", message=_REPEATED_FIGURE) for i in repeated])
     figures = [Figure(f.hour, f.destination, f.kind, f.line_type, f.quantity) for f in call.body.traffic]
     priced = await price_figures(figures, call.api.rates)
-    written = await call.api.services.store.traffic.replace_hours(
-        call.params.account_id, priced, now=call.api.services.clock()
+    services, account_id = call.api.services, call.params.account_id
+    now = services.clock()
+    written = await services.store.traffic.replace_hours(account_id, priced, now=now)
+    # Claimed in the same transaction as the traffic: stored together, or retried together.
+    spikes = await find_spikes(
+        services.store, account_id, [f.hour for f in priced], {f.area for f in priced}, now
     )
+    if await services.store.traffic_alerts.claim(account_id, spikes, now):
+        call.spike_alerts_changed(account_id)
     return Reply(
         200,
         TrafficResult(
@@ -152,6 +162,40 @@ async def post_traffic(call: ApiCall[AccountPath, TrafficBatch]) -> Reply:
 
 
 _REPEATED_FIGURE = "repeats an earlier figure's hour, destination, kind and line type"
+
+
+@endpoints.route(
+    "GET",
+    "/accounts/{account_id}/destination-blocks",
+    summary="List destination blocks",
+    params=AccountPath,
+    replies={200: (DestinationBlocks, "Every block of the account, oldest first")},
+)
+async def get_destination_blocks(call: ApiCall[AccountPath, None]) -> Reply:
+    """Destinations an administrator blocked from a spike alert in Slack, for the platform to apply:
+    `requested` until the platform confirms (`confirmed`) or lifts (`lifted`) it with `PUT`."""
+    blocks = await call.api.services.store.traffic_alerts.blocks(call.params.account_id)
+    return Reply(200, DestinationBlocks(blocks=blocks))
+
+
+@endpoints.route(
+    "PUT",
+    "/accounts/{account_id}/destination-blocks/{block_id}",
+    summary="Confirm or lift a destination block",
+    params=BlockPath,
+    body=BlockStateIn,
+    replies={200: (DestinationBlock, "The block as stored")},
+    body_example={"state": "confirmed"},
+)
+async def put_destination_block(call: ApiCall[BlockPath, BlockStateIn]) -> Reply:
+    """The platform applied the block (`confirmed`) or removed it (`lifted`); the spike alert's message in
+    Slack shows it. Sending the state the block has changes nothing."""
+    services, account_id = call.api.services, call.params.account_id
+    block = await services.store.traffic_alerts.set_block_state(
+        account_id, call.params.block_id, call.body.state, note=call.body.note, now=services.clock()
+    )
+    call.spike_alerts_changed(account_id)
+    return Reply(200, block)
 
 
 @endpoints.route(
@@ -278,19 +322,19 @@ async def put_rates(call: ApiCall[NoParams, RateTableIn]) -> Reply:
     kept; the changes are announced in every linked account's alerts channel.
     """
     services = call.api.services
-    rows = call.body.rows
+    rows, now = call.body.rows, services.clock()
     if problems := check_rows(rows):
         raise invalid([FieldError(field=_row_field(row), message=reason) for row, reason in problems])
     try:
         imported = await services.store.rates.import_table(
-            rows, effective_date=call.body.effective_date or utcnow().date(), label=call.body.label
+            rows, effective_date=call.body.effective_date or now.date(), label=call.body.label, now=now
         )
     except ImportConflict:
         raise ApiError(409, "conflict", "Another import of this table is under way; retry.") from None
     if imported.created and not imported.changes.is_empty:
 
         async def announce() -> None:
-            await announce_changes(services.store, imported, services.slack.client_for_team)
+            await announce_changes(services.store, imported, services.slack.client_for_team, now=now)
 
         call.after_commit("rate change notices", announce)
     return Reply(200, rate_table_out(imported, len(rows)))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.rates.cache import LoadedTable, RateCache
 from bot.rates.results import DestinationMatch, PhoneMatch, UnpricedNumber
+from bot.traffic.high_risk import is_high_risk
 from store.domain.rates import RateRow, RateTableInfo
 from store.domain.traffic import LineTypeIn, PricedAs, TrafficHour, TrafficKind
 
@@ -92,6 +93,8 @@ def _priced(figure: Figure, entry: _Entry, version: int) -> TrafficHour:
     rate = row.rate(priced_as)
     return TrafficHour(
         **_sent(figure),
+        area=row.iso_code,
+        high_risk=is_high_risk(figure.destination, None),
         iso_code=row.iso_code,
         place=row.destination,
         rate_version=version,
@@ -106,11 +109,24 @@ def _unpriced(
 ) -> TrafficHour:
     return TrafficHour(
         **_sent(figure),
+        area=row.iso_code if row else country_code(figure.destination),
+        high_risk=is_high_risk(figure.destination, reason),
         iso_code=row.iso_code if row else None,
         place=row.destination if row else None,
         rate_version=version,
         unpriced=reason,
     )
+
+
+def country_code(destination: str) -> str:
+    """``+`` and the country calling code `destination` begins with (codes are prefix-free: one fits)."""
+    import phonenumbers  # loaded with the first rate index anyway; not at start-up
+
+    digits = destination.removeprefix("+")
+    for length in (1, 2, 3):
+        if phonenumbers.region_codes_for_country_code(int(digits[:length] or 0)):
+            return "+" + digits[:length]
+    return "+" + digits[:3]
 
 
 def _sent(figure: Figure) -> dict[str, object]:

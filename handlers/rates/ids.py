@@ -21,6 +21,7 @@ class Block(StrEnum):
     RATES_NOTE = "rates.note"
     RATES_ACTIONS = "rates.actions"
     RATES_CHANGES = "rates.changes"
+    RATES_IMPACT = "rates.impact"
     RATES_TOOLS = "rates.tools"
     RATES_CHOSEN = "rates.chosen"
     RATES_PAGE_HEAD = "rates.page.head"

@@ -6,8 +6,9 @@ exact to 8 places.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +34,11 @@ class TrafficHour(BaseModel):
     """As sent (None: not given)."""
     quantity: Decimal
     """Minutes for voice, messages for SMS."""
+    area: str
+    """What the figure is counted under: its rate table entry's ISO code, or ``+`` and the destination's
+    country calling code when no entry matched (``+881``)."""
+    high_risk: bool = False
+    """A destination known for premium-rate fraud (`bot.traffic.high_risk`)."""
     iso_code: str | None = None
     """The rate table entry the destination matched (None: no entry)."""
     place: str | None = None
@@ -71,3 +77,103 @@ class DestinationSpend(BaseModel):
     unpriced_quantity: Decimal
     rate: Decimal | None
     """The rate of the newest priced hour (what a new hour would cost now, as far as the period knows)."""
+
+
+class TrafficSeries(BaseModel):
+    """One area's traffic of one kind for an account: a total a day, for the spike baseline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    area: str
+    kind: TrafficKind
+    place: str
+    first_day: date
+    days: dict[date, Decimal]
+
+
+class SpikeClaim(BaseModel):
+    """A spike found in the last hours of an area's traffic, to be claimed once for its day."""
+
+    model_config = ConfigDict(frozen=True)
+
+    area: str
+    place: str
+    kind: TrafficKind
+    day: date
+    window_start: datetime
+    window_end: datetime
+    quantity: Decimal
+    cost: Decimal
+    rate: Decimal | None
+    baseline: Decimal
+    """The baseline's volume for as many hours as the window (the median of past days)."""
+    baseline_days: int
+    high_risk: bool
+    prefixes: tuple[str, ...]
+    """The window's destinations as sent, most traffic first."""
+
+
+class SpikeStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """No alerts channel, or no workspace linked, when it was due: nothing to post to."""
+
+
+class BlockState(StrEnum):
+    REQUESTED = "requested"
+    """An administrator blocked it in Slack; the platform has not confirmed it yet."""
+    CONFIRMED = "confirmed"
+    LIFTED = "lifted"
+
+
+class MuteReason(StrEnum):
+    EXPECTED = "expected"
+    SNOOZED = "snoozed"
+
+
+class Mute(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    until: datetime
+    reason: MuteReason
+    by: str
+
+
+class DestinationBlock(BaseModel):
+    """A destination blocked from a spike alert, as the platform reads it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    account_id: str
+    area: str
+    place: str
+    kind: TrafficKind
+    prefixes: list[str]
+    state: BlockState
+    requested_by: str
+    requested_at: datetime
+    updated_at: datetime
+    note: str | None = None
+    spike_id: int | None = None
+
+
+class SpikeAlert(SpikeClaim):
+    """A claimed spike alert as delivery and its message see it: the claim, its delivery, what people did."""
+
+    id: int
+    account_id: str
+    status: SpikeStatus
+    attempts: int
+    next_attempt_at: datetime
+    may_be_posted: bool
+    error: str | None
+    team_id: str | None
+    channel: str | None
+    message_ts: str | None
+    version: int
+    mute: Mute | None = None
+    block: DestinationBlock | None = None

@@ -1,0 +1,191 @@
+"""Spike alerts' delivery: the outbox claimed at ingest, posted once to the account's alerts channel.
+
+Each alert is claimed in the transaction that stored its traffic (`store.traffic_alerts`). Delivery leases
+it, waits for the channel's pacing slot and posts it with its id in the message metadata. A 429 says nothing
+was posted: it is retried when Slack says. After a 5xx, a timeout or a lost connection (or a lease that
+lapsed mid-post) the message may be in the channel, so before posting again the channel's newest messages
+are read (within the workspace's history budget) and a message carrying the id is recorded as the post.
+Messages are then kept showing what was done (a block and its state, a mute): chat.update sets the whole
+message, so updating twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts.rules import MAX_ATTEMPTS, backoff
+from bot.traffic.webhook import BlockWebhook
+from handlers import periodic
+from handlers.posting import ChannelPacer, Outcome, Posted, Retry, WorkspaceGone, post, update
+from handlers.slack_calls import HISTORY_INTERVAL, HistoryBudget, HistoryUnreadable, find_in_history
+from handlers.slack_clients import ClientForTeam
+from handlers.traffic.spike_views import spike_message
+from store import Store
+from store.clock import utcnow
+from store.domain.traffic import SpikeAlert, SpikeStatus
+
+log = logging.getLogger(__name__)
+
+SPIKE_EVENT: Final = "myplan_traffic_spike"
+"""Message metadata event type: each posted spike alert carries its id, so a lost outcome can be looked up."""
+
+
+def spike_metadata(spike_id: int) -> dict[str, Any]:
+    return {"event_type": SPIKE_EVENT, "event_payload": {"spike_id": spike_id}}
+
+
+@dataclass(frozen=True)
+class SpikeTuning:
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 50
+    post_timeout: float = 15.0
+    max_attempts: int = MAX_ATTEMPTS
+    unconfirmed_delay: timedelta = HISTORY_INTERVAL
+    """After an unknown outcome, wait this long before looking the post up and posting only if absent."""
+
+
+class SpikeAlerts:
+    """Posts claimed spike alerts and keeps their messages up to date; the worker runs `run`."""
+
+    def __init__(
+        self,
+        store: Store,
+        client_for_team: ClientForTeam,
+        *,
+        pacer: ChannelPacer | None = None,
+        clock: Any = utcnow,
+        tuning: SpikeTuning | None = None,
+    ) -> None:
+        self.store = store
+        self.client_for_team = client_for_team
+        self.clock = clock
+        self.tuning = tuning or SpikeTuning()
+        self.pacer = pacer or ChannelPacer(1.0, store.pacing, clock)
+        self.history = HistoryBudget(self.tuning.unconfirmed_delay)
+
+    async def on_spikes(self, account_id: str) -> None:
+        """Right after the account's spike alerts changed: post those claimed, update the messages of those
+        blocked or unblocked (the worker catches up on whatever this misses). Never raises."""
+        await periodic.logged(f"spike alerts for {account_id}", self.deliver_due(account_id))
+        await periodic.logged("spike alert messages", self.refresh_messages())
+
+    async def run(
+        self, stop: asyncio.Event, *, every: float = 1.0, webhook: BlockWebhook | None = None
+    ) -> None:
+        """The worker's loop: post what is due, update what changed, send blocks to the platform."""
+
+        async def one_pass() -> None:
+            await self.deliver_due()
+            await self.refresh_messages()
+            if webhook is not None:
+                await webhook.deliver_due()
+
+        await periodic.every(every, one_pass, stop, what="spike alerts")
+
+    async def deliver_due(self, account_id: str | None = None) -> int:
+        """Post every spike alert due (of one account, or all); how many were posted."""
+        posted = 0
+        while due := await self.store.traffic_alerts.claim_due(
+            self.clock(), lease=self.tuning.lease, limit=self.tuning.batch, account_id=account_id
+        ):
+            for alert in due:
+                posted += await self._deliver(alert)
+            if len(due) < self.tuning.batch:
+                break
+        return posted
+
+    async def refresh_messages(self) -> int:
+        """Update the posted messages whose alert changed since (a block, its state, a mute)."""
+        refreshed = 0
+        for alert in await self.store.traffic_alerts.stale_messages():
+            if await self.show(alert):
+                refreshed += 1
+        return refreshed
+
+    async def show(self, alert: SpikeAlert) -> bool:
+        """Update the alert's message to its current state; False when it could not be now."""
+        if alert.team_id is None or alert.channel is None or alert.message_ts is None:
+            return False
+        client = await self.client_for_team(alert.team_id)
+        if client is None:
+            return False
+        outcome = await update(
+            client, alert.channel, alert.message_ts, spike_message(alert), within=self.tuning.post_timeout
+        )
+        if not isinstance(outcome, Posted):
+            log.warning("spike alert %s: message not updated: %s", alert.id, outcome)
+            return False
+        await self.store.traffic_alerts.shown(alert.id, alert.version)
+        return True
+
+    async def _deliver(self, alert: SpikeAlert) -> int:
+        alerts, now = self.store.traffic_alerts, self.clock()
+        team_id, channel = alert.team_id, alert.channel
+        if team_id is None or channel is None:
+            await alerts.give_up(alert.id, SpikeStatus.SKIPPED, "no alerts channel or linked workspace")
+            return 0
+        client = await self.client_for_team(team_id)
+        if client is None:
+            await alerts.give_up(alert.id, SpikeStatus.SKIPPED, "the workspace is not installed")
+            return 0
+        if alert.may_be_posted:
+            found = await self._look_up(client, alert.id, team_id, channel, now)
+            if isinstance(found, datetime):
+                await alerts.retry(
+                    alert.id, reason="unconfirmed: history not readable yet", at=found, may_be_posted=True
+                )
+                return 0
+            if found is not None:
+                await alerts.sent(alert.id, team_id=team_id, channel=found.channel, ts=found.ts, now=now)
+                return 1
+        await self.pacer.wait(channel)
+        message = spike_message(await alerts.get(alert.id))
+        outcome = await post(
+            client, channel, message, metadata=spike_metadata(alert.id), within=self.tuning.post_timeout
+        )
+        return await self._settle(alert, team_id, outcome)
+
+    async def _look_up(
+        self, client: AsyncWebClient, spike_id: int, team_id: str, channel: str, now: datetime
+    ) -> Posted | datetime | None:
+        """The alert's message if an earlier attempt posted it; None if not (or the channel cannot be read
+        at all: then it is posted, at worst twice); when to look again if the history cannot be read now."""
+        if (later := self.history.take(team_id, now)) is not None:
+            return later
+        found = await find_in_history(
+            client, channel, SPIKE_EVENT, "spike_id", within=self.tuning.post_timeout
+        )
+        if isinstance(found, HistoryUnreadable):
+            if found.refused:
+                log.warning("spike alert %s: %s unreadable (%s); posting", spike_id, channel, found.reason)
+                return None
+            if found.retry_after is not None:
+                self.history.wait(team_id, now + timedelta(seconds=found.retry_after))
+            return now + self.tuning.unconfirmed_delay
+        message = found.get(str(spike_id))
+        return Posted(channel=channel, ts=str(message["ts"])) if message is not None else None
+
+    async def _settle(self, alert: SpikeAlert, team_id: str, outcome: Outcome) -> int:
+        alerts, now = self.store.traffic_alerts, self.clock()
+        if isinstance(outcome, Posted):
+            await alerts.sent(alert.id, team_id=team_id, channel=outcome.channel, ts=outcome.ts, now=now)
+            return 1
+        if isinstance(outcome, Retry) and alert.attempts < self.tuning.max_attempts:
+            wait = timedelta(seconds=outcome.after) if outcome.after is not None else backoff(alert.attempts)
+            if outcome.uncertain:
+                wait = max(wait, self.tuning.unconfirmed_delay)
+            await alerts.retry(
+                alert.id, reason=outcome.reason, at=now + wait, may_be_posted=outcome.uncertain
+            )
+            return 0
+        reason = outcome.reason
+        status = SpikeStatus.SKIPPED if isinstance(outcome, WorkspaceGone) else SpikeStatus.FAILED
+        log.warning("spike alert %s not posted: %s", alert.id, reason)
+        await alerts.give_up(alert.id, status, reason)
+        return 0
