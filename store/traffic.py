@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from store.clock import utcnow
-from store.coltypes import total
+from store.coltypes import among, total
 from store.db import Database
 from store.domain.bounds import PLACES
 from store.domain.traffic import (
@@ -74,13 +74,20 @@ class TrafficRepository:
             )
             return list(found)
 
-    async def series(self, account_id: str) -> list[TrafficSeries]:
-        """The account's daily history of each area and kind (rows, not ORM objects: read on every ingest)."""
+    async def series(self, account_id: str, areas: Collection[str]) -> list[TrafficSeries]:
+        """The daily history of the account's `areas`, each kind (rows, not ORM objects: read on ingests)."""
         async with self._db.session(read_only=True) as session:
             found = await session.execute(
-                select(S.area, S.kind, S.place, S.first_day, S.days).where(S.account_id == account_id)
+                select(S.area, S.kind, S.place, S.first_day, S.days).where(
+                    S.account_id == account_id, among(S.area, areas)
+                )
             )
             return [_series(*row) for row in found]
+
+    async def history_start(self, account_id: str) -> date | None:
+        """The first day of the account's traffic (None before any)."""
+        async with self._db.session(read_only=True) as session:
+            return await session.scalar(select(func.min(S.first_day)).where(S.account_id == account_id))
 
     async def hours(self, account_id: str, since: datetime, until: datetime) -> list[TrafficHour]:
         """The figures stored with an hour in [since, until), by hour."""

@@ -221,6 +221,7 @@ async def test_a_burst_to_a_premium_rate_prefix_posts_one_alert_with_its_cost(
 
     await send(api, *burst())  # the platform sends the same hours again
     await send(api, voice("2026-11-20T09:00:00Z", "+371900009", 50))  # and the next hour, still high
+    await api.http.close()  # every post's outcome recorded
     assert len(spike_posts(fake_slack)) == 1, "one alert a day for one destination and kind"
     alert = await store.traffic_alerts.get(spike_id(posted))
     assert (alert.status, alert.message_ts) == (SpikeStatus.SENT, posted.response["ts"])

@@ -91,19 +91,26 @@ async def find_spikes(
     start = end - WINDOW
     wanted = set(areas)
     window = [figure for figure in await store.traffic.hours(account_id, start, end) if figure.area in wanted]
-    series = {(s.area, s.kind): s for s in await store.traffic.series(account_id)}
-    if not window or not series:
+    # Most areas are under the least minimum volume: their history is not even read.
+    candidates = {key: figures for key, figures in _by_series(window).items() if _may_spike(figures)}
+    if not candidates:
         return []
-    history_start = min(s.first_day for s in series.values())
+    history_start = await store.traffic.history_start(account_id)
+    series = {(s.area, s.kind): s for s in await store.traffic.series(account_id, {a for a, _ in candidates})}
     muted = await store.traffic_alerts.muted(account_id, now)
     found = []
-    for key, figures in _by_series(window).items():
-        if key in muted:
+    for key, figures in candidates.items():
+        if key in muted or history_start is None:
             continue
         claim = _judge(figures, series.get(key), start, end, history_start)
         if claim is not None:
             found.append(claim)
     return found
+
+
+def _may_spike(figures: list[TrafficHour]) -> bool:
+    bar = HIGH_RISK if any(f.high_risk for f in figures) else NORMAL
+    return sum((f.quantity for f in figures), Decimal(0)) >= bar.min_volume[figures[0].kind]
 
 
 def _by_series(figures: Iterable[TrafficHour]) -> dict[tuple[str, TrafficKind], list[TrafficHour]]:
