@@ -96,11 +96,13 @@ async def find_spikes(
     if not candidates:
         return []
     history_start = await store.traffic.history_start(account_id)
+    if history_start is None:
+        return []
     series = {(s.area, s.kind): s for s in await store.traffic.series(account_id, {a for a, _ in candidates})}
     muted = await store.traffic_alerts.muted(account_id, now)
     found = []
     for key, figures in candidates.items():
-        if key in muted or history_start is None:
+        if key in muted:
             continue
         claim = _judge(figures, series.get(key), start, end, history_start)
         if claim is not None:

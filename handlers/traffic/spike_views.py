@@ -47,7 +47,7 @@ def spike_message(alert: SpikeAlert) -> Message:
     blocks.append(ActionsBlock(block_id=BlockId.SPIKE_ACTIONS, elements=_buttons(alert)))
     note = (
         f"{slack_datetime(alert.window_start)} to {slack_datetime(alert.window_end)} · costs at the rate "
-        "table in force each hour · the usual is the median of past days (docs: traffic alerts)"
+        "table in force each hour · the usual: the median of the past days, halved to 12 hours"
     )
     blocks.append(ContextBlock(block_id=BlockId.SPIKE_NOTE, elements=[MarkdownTextObject(text=note)]))
     return Message(text=text, blocks=blocks, response_type="in_channel")
