@@ -6,6 +6,7 @@
   `/rates <phone number>`, a block action, a view submission and `app_home_opened` at concurrency 1, 8
   and 32, next to a bare bolt app doing the same Slack I/O; peak RSS idle and under load.
 - bench.rates: rate lookups per second and p99 per lookup on the sample and a 50,000-row table.
+- bench.campaign: the campaign pre-flight pricing a CSV of 100,000 numbers (read, parse, group, price).
 - bench.ingest: usage readings ingested per second in batches of 100 and 1,000.
 - bench.alerts: quota-alert evaluation of 10,000 and 100,000 accounts.
 - bench.ingest_alert: a threshold-crossing usage POST to the alert at the fake Slack, via the real server.
@@ -30,6 +31,7 @@ MODULES = [
     "bench.rss",
     "bench.ack",
     "bench.rates",
+    "bench.campaign",
     "bench.ingest",
     "bench.alerts",
     "bench.ingest_alert",

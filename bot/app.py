@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import require
 from handlers.alerts import listeners as alerts
+from handlers.campaign import listeners as campaign
 from handlers.company import listeners as company
 from handlers.errors import handle_error
 from handlers.event_dedupe import Replays
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "app.py"
 """The bolt app's name (its loggers' too): what bolt would call it unnamed, the name of this file."""
 
-CAPABILITIES = (plan, company, upgrade, linking, rates, alerts, licences, traffic, installation)
+CAPABILITIES = (plan, company, upgrade, linking, rates, campaign, alerts, licences, traffic, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 

@@ -49,6 +49,8 @@ BOT_SCOPES = (
     "im:write",
     "users:read",
     "files:write",
+    # The campaign pre-flight: read the recipients file uploaded in its modal.
+    "files:read",
     # Quota alerts: check the app is in the chosen alerts channel, and find a post whose answer was lost.
     "channels:read",
     "groups:read",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from bench import rates, rss, soak
+from bench import campaign, rates, rss, soak
 from bot.rates import sample_rows
 from handlers.alerts.service import AlertService
 from handlers.slack_clients import single_client
@@ -33,6 +34,20 @@ def test_rates_benchmark_reports_every_kind_of_query_on_both_tables(
 def test_rates_benchmark_refuses_too_few_lookups() -> None:
     with pytest.raises(SystemExit):
         rates.main(["--lookups", "1"])
+
+
+def test_campaign_benchmark_prices_a_list_of_the_size_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    text = campaign.main(["--numbers", "300", "--runs", "2"])
+    assert text == capsys.readouterr().out.rstrip("\n")
+    assert "campaign pre-flight: 300 numbers" in text
+    assert "best of 2" in text
+    assert "numbers/s" in text
+    assert re.search(r"\n[\d,]+ priced in \d+ destinations, [\d,]+ duplicates, [\d,]+ invalid", text), text
+
+
+def test_campaign_benchmark_refuses_more_than_a_campaign_takes() -> None:
+    with pytest.raises(SystemExit):
+        campaign.main(["--numbers", "100001"])
 
 
 def test_rss_benchmark_reports_both_servers(capsys: pytest.CaptureFixture[str]) -> None:

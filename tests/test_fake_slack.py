@@ -170,6 +170,33 @@ async def test_file_upload_v2_flow(slack: FakeSlack, client: AsyncWebClient) -> 
     assert complete.params["channel_id"] == "C1"
 
 
+async def test_a_users_file_is_described_and_served_to_a_bearer_token(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    file = slack.add_file("numbers.csv", b"+44 7400 123456\n", user="U1")
+    info = await client.files_info(file=file["id"])
+    assert info["file"] == file
+    assert (file["name"], file["filetype"], file["size"], file["user"]) == ("numbers.csv", "csv", 16, "U1")
+    with pytest.raises(SlackApiError, match="file_not_found"):
+        await client.files_info(file="F0NONE")
+    async with aiohttp.ClientSession() as http:
+        url = file["url_private_download"]
+        async with http.get(url, headers={"Authorization": "Bearer xoxb-test"}) as served:
+            assert (served.status, served.content_type) == (200, "text/csv")
+            assert await served.read() == b"+44 7400 123456\n"
+        async with http.get(url) as anonymous:  # as at Slack: the sign-in page, not an error
+            assert (anonymous.status, anonymous.content_type) == (200, "text/html")
+        slack.fail("file_download", status=503)
+        async with http.get(url, headers={"Authorization": "Bearer xoxb-test"}) as failed:
+            assert failed.status == 503
+    downloads = slack.calls_to("file_download")
+    assert [(call.token, call.params["file_id"]) for call in downloads] == [
+        ("xoxb-test", file["id"]),
+        (None, file["id"]),
+        ("xoxb-test", file["id"]),
+    ]
+
+
 # ------------------------------------------------------------------------------------------ wait_for
 
 

@@ -49,6 +49,7 @@ _REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "conversations.replies": ("channel", "ts"),
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "files.info": ("file",),
 }
 _MODEL_ERRORS = (SlackObjectFormationError, KeyError, TypeError, ValueError, AttributeError)
 

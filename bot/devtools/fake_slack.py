@@ -19,6 +19,8 @@ What it does:
   optionally after the call took effect, as when Slack stores a message and still answers 500;
   ``fail_at_random``: the same at random, seeded), latency (``delay``), Slack's cap on history pages
   (``history_page``) and a per-token rate limit on a method (``limit_rate``);
+* serves files users uploaded (``add_file``): ``files.info`` describes them and their download URL serves
+  them to a bearer token (recorded as ``"file_download"``; without a token, Slack's sign-in page);
 * plays Slack's side of an OAuth install (``oauth.v2.access`` exchanges a code, or a refresh token when
   token rotation is on: each refresh token works once, as at Slack);
 * with ``socket_mode = True``, serves a Socket Mode WebSocket: ``socket_send`` pushes an envelope to the
@@ -57,6 +59,7 @@ from bot.devtools.signing import APP_ID
 
 __all__ = [
     "DROP",
+    "FILE_DOWNLOAD_METHOD",
     "FILE_UPLOAD_METHOD",
     "RESPONSE_URL_METHOD",
     "SOCKET_ACK",
@@ -71,6 +74,7 @@ __all__ = [
 
 RESPONSE_URL_METHOD = "response_url"
 FILE_UPLOAD_METHOD = "file_upload"
+FILE_DOWNLOAD_METHOD = "file_download"
 SOCKET_CONNECT = "socket.connect"
 SOCKET_PING = "socket.ping"
 SOCKET_ACK = "socket.ack"
@@ -130,6 +134,7 @@ class FakeSlack(FakeWebApi):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{n}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files-pri/{team_file}/download/{name}", self._handle_download)
         app.router.add_get("/socket", self._handle_socket)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -195,7 +200,7 @@ class FakeSlack(FakeWebApi):
         ``status=TIMEOUT``: no answer until the caller gives up. ``status=DROP``: the connection is closed
         without an answer. ``stored=True``: the call takes effect first (Slack stored the message, then
         answered 500, timed out or dropped the connection).
-        Works for Web API methods, ``"response_url"`` and ``"file_upload"``.
+        Works for Web API methods, ``"response_url"``, ``"file_upload"`` and ``"file_download"``.
         """
         fault = Fault(status, error, retry_after, stored)
         self._failures.setdefault(method, deque()).extend(fault for _ in range(times))
@@ -429,6 +434,26 @@ class FakeSlack(FakeWebApi):
         if answer.status == 200:  # Slack's upload endpoint answers in plain text
             return web.Response(text=f"OK - {len(data)}", content_type="text/plain", headers=answer.headers)
         return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        """A file's ``url_private_download``: its content for a bearer token; as at Slack, a request without
+        one gets the sign-in page (HTML, status 200), not an error."""
+        file_id = request.match_info["team_file"].rpartition("-")[2]
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        params: dict[str, Any] = {"file_id": file_id}
+        answer = self._answer(FILE_DOWNLOAD_METHOD, params, token or None, [])
+        await self._record(FILE_DOWNLOAD_METHOD, params, token or None, request, answer)
+        if answer.lost is not None:
+            return await self._lose(request, answer.lost)
+        await self._sleep_if_delayed(FILE_DOWNLOAD_METHOD)
+        if answer.status != 200:
+            return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+        file = self._shared_files.get(file_id)
+        if file is None:
+            return web.Response(status=404, text="file not found")
+        if scheme.lower() != "bearer" or not token.strip():
+            return web.Response(text="<html><body>Sign in to Slack</body></html>", content_type="text/html")
+        return web.Response(body=self.uploads.get(file_id, b""), content_type=str(file["mimetype"]))
 
     async def _record(
         self,

@@ -120,6 +120,8 @@ class FakeWebApi(ABC):
         self._files: dict[str, dict[str, Any]] = {}
         """Files announced with files.getUploadURLExternal: file id -> name and length."""
         self._home_view_ids: dict[str, str] = {}
+        self._shared_files: dict[str, dict[str, Any]] = {}
+        """Files users uploaded (``add_file``): file id -> the file object files.info answers with."""
 
     @property
     @abstractmethod
@@ -426,6 +428,48 @@ class FakeWebApi(ABC):
             )
         return {"ok": True, "files": answered}
 
+    def add_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        filetype: str = "csv",
+        mimetype: str = "text/csv",
+        user: str = "U0USER",
+    ) -> dict[str, Any]:
+        """A file a user uploaded (in a modal's file input, say): files.info describes it, and its
+        ``url_private_download`` serves ``content`` to a request with a bearer token. Returns the file object,
+        as Slack puts it in a view's state."""
+        file_id = self._next_id("F")
+        self.uploads[file_id] = content
+        file = {
+            "id": file_id,
+            "created": 1_700_000_000,
+            "timestamp": 1_700_000_000,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
+            "user": user,
+            "user_team": self.team_id,
+            "size": len(content),
+            "mode": "hosted",
+            "is_external": False,
+            "is_public": False,
+            "url_private": f"{self.base_url}files-pri/{self.team_id}-{file_id}/{name}",
+            "url_private_download": f"{self.base_url}files-pri/{self.team_id}-{file_id}/download/{name}",
+            "permalink": f"https://{self._domain}.slack.com/files/{user}/{file_id}/{name}",
+        }
+        self._shared_files[file_id] = file
+        return dict(file)
+
+    def _files_info(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        file = self._shared_files.get(str(params.get("file") or ""))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": file, "comments": [], "response_metadata": {"next_cursor": ""}}
+
     def _oauth_v2_access(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         if params.get("grant_type") == "refresh_token":
             return self._refresh(str(params.get("refresh_token") or ""))
@@ -503,6 +547,7 @@ class FakeWebApi(ABC):
         "users.info": _users_info,
         "files.getUploadURLExternal": _files_get_upload_url,
         "files.completeUploadExternal": _files_complete_upload,
+        "files.info": _files_info,
         "oauth.v2.access": _oauth_v2_access,
         "apps.connections.open": _apps_connections_open,
     }

@@ -24,6 +24,7 @@ from bot.rates import (
     RateRow,
     format_usd,
 )
+from handlers.campaign.ids import Action as CampaignAction
 from handlers.messages import escape, slack_date, slack_datetime, truncate
 from handlers.payloads import PageNumber, Payload
 from handlers.rates.ids import PAGE_BUTTON, Action
@@ -87,7 +88,8 @@ def rates_tab_blocks(tab: RatesTab) -> list[Block]:
         initial_option=destination_option(tab.chosen) if tab.chosen else None,
     )
     export = ButtonElement(text="Export CSV", action_id=Action.RATES_EXPORT)
-    blocks.append(ActionsBlock(block_id=BlockId.RATES_TOOLS, elements=[picker, export]))
+    campaign = ButtonElement(text="Price an SMS campaign", action_id=CampaignAction.CAMPAIGN_OPEN)
+    blocks.append(ActionsBlock(block_id=BlockId.RATES_TOOLS, elements=[picker, export, campaign]))
     if tab.chosen is not None:
         row = tab.chosen
         blocks.append(

@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.rates import parse_rate_query, to_csv
 from bot.rates.cache import RateCache
+from handlers.campaign.entry import is_campaign, open_campaign
 from handlers.home import HomeTab
 from handlers.interaction import Interaction
 from handlers.messages import Message
@@ -36,8 +37,8 @@ def register(routes: Routes) -> None:
     routes.subcommand(
         "rates",
         lookups.plan_rates,
-        usage="/plan rates <country, code or number> [12 min | 300 sms]",
-        summary="call and SMS rates for a destination or phone number, with cost estimates",
+        usage="/plan rates <country, code or number> [12 min | 300 sms] | campaign",
+        summary="call and SMS rates for a destination or phone number, with cost estimates; an SMS campaign's cost",
     )
     routes.action(LOOKUP_BUTTON.pattern, lookups.lookup_clicked, value=LookupValue, again=RUN_AGAIN)
     routes.action(Action.RATES_SHARE, lookups.share_clicked, value=LookupValue, again=RUN_AGAIN)
@@ -89,9 +90,15 @@ class RateLookups:
         return rates_tab_blocks(RatesTab(loaded.info, page, chosen, terms.voip_rate_per_min))
 
     async def rates_command(self, interaction: Interaction[str]) -> None:
+        if is_campaign(interaction.value):  # `/rates campaign`: the campaign capability's pre-flight
+            await open_campaign(interaction)
+            return
         await interaction.reply(await self.answer(interaction, interaction.value))
 
     async def plan_rates(self, interaction: Interaction[str]) -> None:
+        if is_campaign(interaction.value):
+            await open_campaign(interaction)
+            return
         await interaction.reply(await self.answer(interaction, interaction.value, command="/plan rates"))
 
     async def lookup_clicked(self, interaction: Interaction[LookupValue]) -> None:

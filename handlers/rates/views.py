@@ -355,6 +355,7 @@ def rates_help_message(command: str = "/rates") -> Message:
         f"• an ISO code or dial code: `{command} GB`, `{command} +852`",
         f"• a phone number in any format: `{command} +1 (212) 555-0123`, `{command} 0044 20 7946 0018`",
         f"• an estimate: `{command} UK 12 min`, `{command} +852 9123 4567 1h 5m`, `{command} Japan 300 sms`",
+        f"• an SMS campaign's cost, for a list of up to 100,000 numbers: `{command} campaign`",
     ]
     return Message(
         text=f"Try {command} Hong Kong, {command} +44 20 7946 0018 or {command} UK 12 min.",

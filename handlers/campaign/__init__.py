@@ -1,0 +1,1 @@
+"""Campaign pre-flight: `/rates campaign`, its modal, the priced answer and Share."""
