@@ -9,6 +9,7 @@
 - bench.campaign: the campaign pre-flight pricing a CSV of 100,000 numbers (read, parse, group, price).
 - bench.ingest: usage readings ingested per second in batches of 100 and 1,000.
 - bench.alerts: quota-alert evaluation of 10,000 and 100,000 accounts.
+- bench.spikes: spike detection over 10,000 accounts × 200 destinations (PostgreSQL).
 - bench.ingest_alert: a threshold-crossing usage POST to the alert at the fake Slack, via the real server.
 - bench.soak: 200 alerts through a web process and two workers on PostgreSQL, the fake Slack failing a
   quarter of the posts at random (some after storing them), a worker killed mid-run: posted / expected /
@@ -34,6 +35,7 @@ MODULES = [
     "bench.campaign",
     "bench.ingest",
     "bench.alerts",
+    "bench.spikes",
     "bench.ingest_alert",
     "bench.soak",
 ]

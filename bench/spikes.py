@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from bench.alerts import scratch_database
-from bench.ingest import add_postgres_url
+from bench.ingest import add_postgres_url, postgres_reachable
 from bot.traffic.spikes import find_spikes
 from store import Store
 from store.migrate import upgrade_url
@@ -99,7 +99,7 @@ async def judge_all(
     return time.perf_counter() - started, found, each
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -108,6 +108,13 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="accounts judged at once (default 4)")
     add_postgres_url(parser, "admin URL of a PostgreSQL where a scratch database may be created")
     args = parser.parse_args()
+    if not postgres_reachable(args.postgres_url):
+        print(f"skipped: no PostgreSQL at {args.postgres_url}")
+        return
+    asyncio.run(run(args))
+
+
+async def run(args: argparse.Namespace) -> None:
     async with scratch_database("postgresql", args.postgres_url) as url:
         await upgrade_url(url)
         store = Store.from_url(url, pool_size=args.concurrency + 2)
@@ -127,4 +134,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

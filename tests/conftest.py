@@ -28,6 +28,7 @@ from bot.server import create_web_app
 from bot.settings import Settings
 from handlers.services import Services
 from store import Store
+from store.clock import utcnow
 from store.migrate import upgrade_url
 from store.tables import Base
 from tests.support.clock import DEMO_NOW, FakeClock
@@ -161,10 +162,14 @@ def settings(request: pytest.FixtureRequest, database_url: str, fake_slack: Fake
 
 
 @pytest.fixture
-async def services(settings: Settings, store: Store) -> AsyncIterator[Services]:
-    """As the server has them: Web API calls share one session's kept-alive connections."""
+async def services(
+    request: pytest.FixtureRequest, settings: Settings, store: Store, clock: FakeClock
+) -> AsyncIterator[Services]:
+    """As the server has them: Web API calls share one session's kept-alive connections. Tests marked
+    `@pytest.mark.fake_clock` run the app on the test's `clock` (the real one otherwise)."""
+    on_test_clock = request.node.get_closest_marker("fake_clock") is not None
     async with aiohttp.ClientSession() as session:
-        yield Services.build(settings, store, session)
+        yield Services.build(settings, store, session, clock=clock if on_test_clock else utcnow)
 
 
 @pytest.fixture

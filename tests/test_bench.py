@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bench import campaign, rates, rss, soak
+from bench import campaign, rates, rss, soak, spikes
 from bot.rates import sample_rows
 from handlers.alerts.service import AlertService
 from handlers.slack_clients import single_client
@@ -48,6 +48,14 @@ def test_campaign_benchmark_prices_a_list_of_the_size_asked(capsys: pytest.Captu
 def test_campaign_benchmark_refuses_more_than_a_campaign_takes() -> None:
     with pytest.raises(SystemExit):
         campaign.main(["--numbers", "100001"])
+
+
+async def test_the_spike_benchmark_finds_its_one_burst_in_a_hundred(store: Store) -> None:
+    if store.db.is_sqlite:
+        pytest.skip("bench.spikes seeds with PostgreSQL's generate_series")
+    await spikes.seed(store, accounts=3, destinations=100)
+    _, found, each = await spikes.judge_all(store, accounts=3, destinations=100, concurrency=2)
+    assert (found, len(each)) == (3, 3)
 
 
 def test_rss_benchmark_reports_both_servers(capsys: pytest.CaptureFixture[str]) -> None:

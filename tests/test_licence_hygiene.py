@@ -4,11 +4,9 @@ sent once per period however many workers run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import aiohttp
 import pytest
 
 from bot.demo import DEMO_ACCOUNT, demo_document
@@ -17,7 +15,6 @@ from bot.licences.hygiene import PriceSource, licence_hygiene, licence_price
 from bot.settings import Settings
 from handlers.licences.ids import Action
 from handlers.licences.notices import LicenceNotices
-from handlers.services import Services
 from store import Store
 from store.domain.staff import StaffAccountDoc, StaffActivity
 from tests.support.alerting import plain_provider
@@ -25,6 +22,8 @@ from tests.support.blocks import buttons
 from tests.support.clock import DEMO_NOW, FakeClock
 from tests.support.plans import demo_plan
 from tests.support.slackdriver import ADMIN, STAFF, SlackDriver, all_text
+
+pytestmark = pytest.mark.fake_clock
 
 RENEWAL = date(2026, 12, 2)  # the sample account's next payment date (DEMO_NOW is 2026-11-20)
 NOTICE_OPENS = datetime(2026, 11, 25, tzinfo=UTC)  # seven days before
@@ -101,13 +100,6 @@ def test_a_plan_fee_that_does_not_divide_evenly_is_priced_to_four_places() -> No
 
 
 # ------------------------------------------------------------------------------------ /plan usage
-
-
-@pytest.fixture
-async def services(settings: Settings, store: Store, clock: FakeClock) -> AsyncIterator[Services]:
-    """The app's services with the test's clock, so "inactive for 30 days" is measured from DEMO_NOW."""
-    async with aiohttp.ClientSession() as session:
-        yield Services.build(settings, store, session, clock=clock)
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ traffic in the 30 days before gets its projected monthly change, largest destina
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,13 +17,11 @@ from bot.devtools.blockkit import validate_message
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
 from bot.rates import to_csv
 from bot.rates.cache import RateCache
-from bot.settings import Settings
 from bot.traffic.impact import ComparedTables, DestinationImpact, Impact, project
 from bot.traffic.pricing import Figure, price_figures
 from handlers.rates.announce import impact_lines, import_rates, rate_changes_message, signed_money
 from handlers.rates.ids import Block
 from handlers.rates.views import flag
-from handlers.services import Services
 from handlers.slack_clients import single_client
 from store import Store
 from store.domain.rates import RateImport, RateRow
@@ -36,6 +32,8 @@ from tests.support.clock import DEMO_NOW, FakeClock
 from tests.support.slackdriver import all_text
 from tests.test_rates_import import amyplan, write
 from tests.test_traffic_api import sms, voice
+
+pytestmark = pytest.mark.fake_clock
 
 GB, HK, JP = flag("GB"), flag("HK"), flag("JP")
 
@@ -238,13 +236,6 @@ def test_a_plain_notice_has_no_impact_section_and_an_impact_one_fits_slacks_limi
 
 
 # -- end to end ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def services(settings: Settings, store: Store, clock: FakeClock) -> AsyncIterator[Services]:
-    """The app with a clock the test sets: the ingest API takes no traffic from after it."""
-    async with aiohttp.ClientSession() as session:
-        yield Services.build(settings, store, session, clock=clock)
 
 
 @pytest.fixture

@@ -3,35 +3,24 @@ billing platform sent through the ingest API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.demo import DEMO_ACCOUNT
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.settings import Settings
-from handlers.services import Services
 from handlers.traffic.ids import Block
 from store import Store
 from tests.support.apiclient import IngestApi
-from tests.support.clock import FakeClock
 from tests.support.slackdriver import ADMIN, SlackDriver, all_text
 from tests.test_traffic_api import rates, sms, voice
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [pytest.mark.usefixtures("demo"), pytest.mark.fake_clock]
 
 # The sample account's period: 2 November to 2 December; "now" is 20 November 09:30, 18 days and 9.5 hours
 # in. The same days of the last period: 3 October to 21 October 09:30.
-
-
-@pytest.fixture
-async def services(settings: Settings, store: Store, clock: FakeClock) -> AsyncIterator[Services]:
-    async with aiohttp.ClientSession() as session:
-        yield Services.build(settings, store, session, clock=clock)
 
 
 @pytest.fixture

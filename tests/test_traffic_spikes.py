@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,7 +23,6 @@ from bot.devtools.signing import block_actions_payload
 from bot.settings import Settings
 from bot.traffic.spikes import Baseline, baseline, is_spike
 from bot.traffic.webhook import BlockWebhook
-from handlers.services import Services
 from handlers.traffic.ids import Action
 from handlers.traffic.ids import Block as BlockId
 from handlers.traffic.spike_alerts import SPIKE_EVENT, SpikeAlerts
@@ -39,7 +37,7 @@ from tests.support.clock import FakeClock
 from tests.support.slackdriver import STAFF, TEAM, SlackDriver, all_text
 from tests.test_traffic_api import rates, voice
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [pytest.mark.usefixtures("demo"), pytest.mark.fake_clock]
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 LATVIA = RateRow(
@@ -126,12 +124,6 @@ async def platform() -> AsyncIterator[tuple[Platform, str]]:
 @pytest.fixture
 def settings(settings: Settings, platform: tuple[Platform, str]) -> Settings:
     return settings.model_copy(update={"blocks_webhook_url": AnyHttpUrl(platform[1])})
-
-
-@pytest.fixture
-async def services(settings: Settings, store: Store, clock: FakeClock) -> AsyncIterator[Services]:
-    async with aiohttp.ClientSession() as session:
-        yield Services.build(settings, store, session, clock=clock)
 
 
 @pytest.fixture
