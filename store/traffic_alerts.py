@@ -37,7 +37,8 @@ A, B, M = TrafficSpikeRow, DestinationBlockRow, TrafficMuteRow
 ACTIVE: Final = (BlockState.REQUESTED.value, BlockState.CONFIRMED.value)
 MAX_ERROR: Final = 200
 PLATFORM: Final = "billing platform"
-"""The audit log's actor for what the platform does through the API."""
+DETECTOR: Final = "spike detection"
+"""The audit log's actors: the platform (through the API), and the detection that claims a spike."""
 
 
 class WebhookStatus:
@@ -71,9 +72,28 @@ class TrafficAlertRepository:
                 insert(A)
                 .values([_claim_row(account_id, claim, now) for claim in claims])
                 .on_conflict_do_nothing(index_elements=["account_id", "area", "kind", "day"])
-                .returning(A.id)
+                .returning(A.id, A.area, A.kind)
             )
-            return sorted(await session.scalars(statement))
+            claimed = (await session.execute(statement)).all()
+            by_key: dict[tuple[str, str], SpikeClaim] = {(claim.area, claim.kind): claim for claim in claims}
+            for spike_id, area, kind in claimed:
+                claim = by_key[(area, kind)]
+                add_audit(
+                    session,
+                    account_id=account_id,
+                    actor=DETECTOR,
+                    action="traffic.spike",
+                    after={
+                        "spike": spike_id,
+                        "area": area,
+                        "kind": kind,
+                        "quantity": format(claim.quantity, "f"),
+                        "cost": format(claim.cost, "f"),
+                        "baseline": format(claim.baseline, "f"),
+                    },
+                    now=now,
+                )
+            return sorted(spike_id for spike_id, _, _ in claimed)
 
     # -- delivery -------------------------------------------------------------------------------------------
 

@@ -217,6 +217,15 @@ async def test_a_burst_to_a_premium_rate_prefix_posts_one_alert_with_its_cost(
     assert len(spike_posts(fake_slack)) == 1, "one alert a day for one destination and kind"
     alert = await store.traffic_alerts.get(spike_id(posted))
     assert (alert.status, alert.message_ts) == (SpikeStatus.SENT, posted.response["ts"])
+    (audited,) = [e for e in await store.audit.recent(DEMO_ACCOUNT) if e.action == "traffic.spike"]
+    assert audited.after == {
+        "spike": alert.id,
+        "area": "LV",
+        "kind": "voice",
+        "quantity": "300",
+        "cost": "60.0000",
+        "baseline": "2",
+    }
 
 
 def spike_id(posted: RecordedCall) -> int:
