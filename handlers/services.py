@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import aiohttp
 
 from bot.alerts.notifier import AlertNotifier, NoAlerts
+from bot.rates.cache import RateCache
 from bot.settings import Settings
 from bot.upgrade.sales_email import SalesMailer
 from handlers.slack_clients import SlackClients
@@ -59,6 +61,11 @@ class Services:
             work_slots=WorkSlots(settings.listener_concurrency),
             sales_mailer=SalesMailer.from_settings(settings),
         )
+
+    @cached_property
+    def rates(self) -> RateCache:
+        """The rate table's indexes, one per version, shared by lookups, campaigns and traffic pricing."""
+        return RateCache(self.store)
 
     @property
     def session(self) -> aiohttp.ClientSession | None:

@@ -9,7 +9,6 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api.background import BackgroundWork
-from bot.rates.cache import RateCache
 from handlers.services import Services
 
 API_PREFIX = "/api/v1"
@@ -28,11 +27,6 @@ class ApiContext:
     """Called with the account id after its spike alerts changed: claimed (to post them at once), or a
     block's state (for their messages to show)."""
     background: BackgroundWork = field(default_factory=BackgroundWork)
-    rates: RateCache = field(init=False)
-    """Rate table indexes by version: traffic is priced by the table in force at its hour."""
-
-    def __post_init__(self) -> None:
-        self.rates = RateCache(self.services.store)
 
 
 API = web.AppKey("ingest_api", ApiContext)

@@ -139,7 +139,7 @@ async def post_traffic(call: ApiCall[AccountPath, TrafficBatch]) -> Reply:
     if repeated := call.body.repeated():
         raise invalid([FieldError(field=f"traffic.{i}", message=_REPEATED_FIGURE) for i in repeated])
     figures = [Figure(f.hour, f.destination, f.kind, f.line_type, f.quantity) for f in call.body.traffic]
-    priced = await price_figures(figures, call.api.rates)
+    priced = await price_figures(figures, call.api.services.rates)
     services, account_id = call.api.services, call.params.account_id
     now = services.clock()
     written = await services.store.traffic.replace_hours(account_id, priced, now=now)

@@ -28,7 +28,7 @@ RUN_AGAIN: Final = "Run `/rates campaign` again."
 
 
 def register(routes: Routes) -> None:
-    quotes = CampaignQuotes(RateCache(routes.services.store))
+    quotes = CampaignQuotes(routes.services.rates)
     routes.action(Action.CAMPAIGN_OPEN, open_campaign)
     routes.view(Callback.CAMPAIGN, check_submission, quotes.answer)
     routes.action(Action.CAMPAIGN_SHARE, share_clicked, value=CampaignSummary, again=RUN_AGAIN)

@@ -31,7 +31,7 @@ OPEN_TAB_AGAIN: Final = "Open the Rate Table tab again."
 
 
 def register(routes: Routes) -> None:
-    lookups = RateLookups(RateCache(routes.services.store))
+    lookups = RateLookups(routes.services.rates)
     routes.home_tab(HomeTab.RATES, lookups.tab)
     routes.command("/rates", lookups.rates_command)
     routes.subcommand(
