@@ -44,6 +44,7 @@ from handlers.slack_clients import (
     build_client,
 )
 from handlers.traffic import listeners as traffic
+from handlers.unfurl import listeners as unfurl
 from handlers.upgrade import listeners as upgrade
 from handlers.workspace import CONTEXT_KEY, Workspace
 
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "app.py"
 """The bolt app's name (its loggers' too): what bolt would call it unnamed, the name of this file."""
 
-CAPABILITIES = (plan, company, upgrade, linking, rates, campaign, alerts, licences, traffic, installation)
+CAPABILITIES = (plan, company, upgrade, linking, rates, campaign, alerts, licences, traffic, unfurl, installation)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 

@@ -56,6 +56,9 @@ BOT_SCOPES = (
     "groups:read",
     "channels:history",
     "groups:history",
+    # Link unfurls: hear of dashboard links (links:read), attach their card (links:write).
+    "links:read",
+    "links:write",
 )
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 REFRESH_MINUTES_BEFORE_EXPIRY = 120

@@ -1,0 +1,1 @@
+"""Link unfurls: which part of My Plan a vendor dashboard link points at."""
