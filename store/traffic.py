@@ -141,6 +141,7 @@ class TrafficRepository:
             ) in await session.execute(statement):
                 earlier = merged.get((key, kind, priced_as))
                 merged[(key, kind, priced_as)] = DestinationSpend(
+                    area=key,
                     iso_code=iso,
                     place=place,
                     kind=kind,

@@ -79,6 +79,7 @@ def spend(
     cost: str = "0",
 ) -> DestinationSpend:
     return DestinationSpend(
+        area=iso or place,
         iso_code=iso,
         place=place,
         kind=kind,

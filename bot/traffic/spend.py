@@ -20,7 +20,7 @@ from store.domain.traffic import DestinationSpend
 TOP: Final = 5
 """Destinations shown by cost, and by volume of each kind."""
 
-SpendKey = tuple[str | None, str, str, str | None]
+SpendKey = tuple[str, str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,4 +96,4 @@ def report(
 
 
 def _key(spend: DestinationSpend) -> SpendKey:
-    return (spend.iso_code, spend.place if spend.iso_code is None else "", spend.kind, spend.priced_as)
+    return (spend.area, spend.kind, spend.priced_as)

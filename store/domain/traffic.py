@@ -64,10 +64,12 @@ class TrafficWrite(BaseModel):
 
 
 class DestinationSpend(BaseModel):
-    """One rate entry's traffic of one kind over a period, with what it cost."""
+    """One area's traffic of one kind and rate kind over a period, with what it cost."""
 
     model_config = ConfigDict(frozen=True)
 
+    area: str
+    """The rate table entry's ISO code, or ``+`` and the country calling code (see `TrafficHour.area`)."""
     iso_code: str | None
     place: str
     kind: TrafficKind
