@@ -605,12 +605,14 @@ class TrafficSeriesRow(Base):
 class TrafficSpikeRow(Base):
     """A spike alert's outbox row, claimed once per account, area, kind and day (the unique constraint),
     in the transaction that stored the traffic; `status` then tracks its delivery, `version` the changes
-    its message must show (a block, a mute) and `shown_version` what it shows."""
+    its message must show (a block, a mute), `shown_version` what it shows, and `message_stale` (indexed)
+    that a posted message is behind."""
 
     __tablename__ = "traffic_spikes"
     __table_args__ = (
         UniqueConstraint("account_id", "area", "kind", "day", name="uq_traffic_spikes_per_day"),
         Index("ix_traffic_spikes_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_traffic_spikes_message_stale", "message_stale"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -642,6 +644,7 @@ class TrafficSpikeRow(Base):
     sent_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=0)
     shown_version: Mapped[int] = mapped_column(Integer, default=0)
+    message_stale: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class TrafficMuteRow(Base):

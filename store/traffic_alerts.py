@@ -147,6 +147,7 @@ class TrafficAlertRepository:
             error=None,
             may_be_posted=False,
             shown_version=A.version,
+            message_stale=False,
         )
 
     async def retry(self, spike_id: int, *, reason: str, at: datetime, may_be_posted: bool) -> None:
@@ -189,7 +190,7 @@ class TrafficAlertRepository:
                 mute = M(account_id=spike.account_id, area=spike.area, kind=spike.kind, until=until)
                 session.add(mute)
             mute.until, mute.reason, mute.by, mute.at = max(mute.until, until), reason.value, by, now
-            spike.version += 1
+            _changed(spike)
             add_audit(
                 session,
                 account_id=spike.account_id,
@@ -233,7 +234,7 @@ class TrafficAlertRepository:
                 webhook_next_at=now,
             )
             session.add(row)
-            spike.version += 1
+            _changed(spike)
             await session.flush()
             add_audit(
                 session,
@@ -270,7 +271,9 @@ class TrafficAlertRepository:
             before = row.state
             row.state, row.note, row.updated_at = state.value, note, now
             if row.spike_id is not None:
-                await session.execute(update(A).where(A.id == row.spike_id).values(version=A.version + 1))
+                await session.execute(
+                    update(A).where(A.id == row.spike_id).values(version=A.version + 1, message_stale=True)
+                )
             add_audit(
                 session,
                 account_id=account_id,
@@ -288,7 +291,7 @@ class TrafficAlertRepository:
         async with self._db.session(read_only=True) as session:
             rows = await session.scalars(
                 select(A)
-                .where(A.status == SpikeStatus.SENT.value, A.shown_version < A.version)
+                .where(A.message_stale.is_(True), A.status == SpikeStatus.SENT.value)
                 .order_by(A.id)
                 .limit(limit)
             )
@@ -298,7 +301,9 @@ class TrafficAlertRepository:
         """The message shows the alert as of `version` (never moved back by a slower update)."""
         async with self._db.session() as session:
             await session.execute(
-                update(A).where(A.id == spike_id, A.shown_version < version).values(shown_version=version)
+                update(A)
+                .where(A.id == spike_id, A.shown_version < version)
+                .values(shown_version=version, message_stale=A.version > version)
             )
 
     # -- the webhook outbox ---------------------------------------------------------------------------------
@@ -360,7 +365,14 @@ def _claim_row(account_id: str, claim: SpikeClaim, now: datetime) -> dict[str, A
         "created_at": now,
         "version": 0,
         "shown_version": 0,
+        "message_stale": False,
     }
+
+
+def _changed(spike: TrafficSpikeRow) -> None:
+    """The alert changed: its message, once posted, is to show it (the index on `message_stale` finds it)."""
+    spike.version += 1
+    spike.message_stale = True
 
 
 def _joined(prefixes: Sequence[str], limit: int = 200) -> str:

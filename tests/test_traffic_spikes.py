@@ -373,6 +373,22 @@ async def test_without_an_alerts_channel_a_spike_is_kept_not_posted(
     assert (alert.status, alert.error) == (SpikeStatus.SKIPPED, "no alerts channel or linked workspace")
 
 
+async def test_a_message_update_that_failed_is_made_by_the_worker(
+    alerted: RecordedCall, slack: SlackDriver, store: Store, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    ts = str(alerted.response["ts"])
+    fake_slack.fail("chat.update", error="message_not_found")
+    await slack.interact(click(Action.SPIKE_EXPECTED, spike_id(alerted), ts, fake_slack))
+    await fake_slack.wait_for("chat.update")
+    await slack.http.close()
+    spikes = SpikeAlerts(store, services_client(fake_slack), clock=clock)
+    assert await spikes.refresh_messages() == 1
+    shown = fake_slack.calls_to("chat.update")[-1]
+    assert shown.ok
+    assert "Marked expected by <@U0DEMOADMIN>" in section(shown.params, BlockId.SPIKE_STATE)
+    assert await spikes.refresh_messages() == 0, "caught up"
+
+
 async def test_only_administrators_act_on_a_spike_alert(
     alerted: RecordedCall, slack: SlackDriver, store: Store, fake_slack: FakeSlack
 ) -> None:

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("sent_at", Moment(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("shown_version", sa.Integer(), nullable=False),
+        sa.Column("message_stale", sa.Boolean(), nullable=False),
         _account("traffic_spikes"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_traffic_spikes")),
         sa.UniqueConstraint("account_id", "area", "kind", "day", name="uq_traffic_spikes_per_day"),
@@ -114,6 +115,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_traffic_spikes_status_next_attempt_at", "traffic_spikes", ["status", "next_attempt_at"]
     )
+    op.create_index("ix_traffic_spikes_message_stale", "traffic_spikes", ["message_stale"])
     op.create_table(
         "destination_blocks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
