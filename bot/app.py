@@ -9,6 +9,7 @@ Two ways to run, chosen from the settings:
 from __future__ import annotations
 
 import logging
+import uuid
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
+from bot.core import log_context
 from bot.settings import require
+from bot.slack_edge import surface_of
 from handlers.alerts import listeners as alerts
 from handlers.campaign import listeners as campaign
 from handlers.company import listeners as company
@@ -111,8 +115,14 @@ def create_app(services: Services) -> SlackApp:
             # An org-wide install's token serves many workspaces: its calls name the one at hand.
             client.default_params["team_id"] = workspace.team_id
         context[CONTEXT_KEY] = workspace
+        log_context.bind(
+            request_id=str(body.get("event_id") or uuid.uuid4().hex),
+            workspace=workspace.team_id,
+            surface=surface_of(body),
+        )
         await next()
 
+    logs.install_context()
     app.error(handle_error)
     routes = Routes(app, services)
     for capability in CAPABILITIES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     dashboard_url: AnyHttpUrl = AnyHttpUrl("https://dashboard.maaiiconnect.com/")
     ingest_token: SecretStr | None = None
     log_level: str = "INFO"
+    # "text" (for a terminal) or "json": one JSON object a line with the request's id, workspace, account.
+    log_format: Literal["text", "json"] = "text"
     # How many listeners work at once after acking, per process (see bot/work_slots.py).
     listener_concurrency: int = Field(default=10, ge=1, le=1000)
     # Upgrade requests are emailed to Sales too: SALES_EMAIL and SMTP_URL, both or neither. SMTP_URL holds

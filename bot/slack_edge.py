@@ -386,3 +386,26 @@ def _list_of_objects(body: Mapping[str, Any], name: str) -> Problem:
     if any(not isinstance(item.get("response_url"), str | None) for item in value):
         return f"{name} holds a response_url that is not a string"
     return None
+
+
+def surface_of(body: Mapping[str, Any]) -> str:
+    """Where a request comes from, for the log: `command:/plan`, `action:plan.share`, `view:upgrade.request`,
+    `event:app_home_opened`…"""
+    if "command" in body:
+        return f"command:{body.get('command')}"
+    kind = str(body.get("type") or "unknown")
+    if kind == "event_callback":
+        event = body.get("event")
+        return f"event:{event.get('type') if isinstance(event, Mapping) else '?'}"
+    if kind == "block_actions":
+        actions = body.get("actions")
+        first = (
+            actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], Mapping) else {}
+        )
+        return f"action:{first.get('action_id', '?')}"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view")
+        return f"view:{view.get('callback_id', '?') if isinstance(view, Mapping) else '?'}"
+    if kind == "block_suggestion":
+        return f"options:{body.get('action_id', '?')}"
+    return kind

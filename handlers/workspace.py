@@ -23,6 +23,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import log_context
 from bot.core.errors import NotAdmin, NotAMember, NotLinked, WorkspaceUnknown
 from store import Store
 
@@ -141,6 +142,7 @@ class Workspace:
             if self._requester and not await self.is_member(self._requester):
                 raise NotAMember()
             self._account_id = account_id
+            log_context.bind(account=account_id)
         return self._account_id
 
     async def is_member(self, user_id: str) -> bool:

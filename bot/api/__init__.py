@@ -19,6 +19,7 @@ from bot.api.context import API, API_PREFIX, OPENAPI_PATH, ApiContext, UsageHook
 from bot.api.errors import error_middleware, json_response
 from bot.api.idempotency import unit_of_work_middleware
 from bot.api.openapi import openapi_document
+from bot.api.request_log import request_log_middleware
 from bot.api.routes import endpoints
 from handlers.services import Services
 from store import Store
@@ -39,7 +40,9 @@ def create_api_app(
 ) -> web.Application:
     """The API as a sub-application; `client` posts status notices, `on_usage` hears of usage changes,
     `on_spikes` of spike alerts claimed or blocks confirmed or lifted."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware, unit_of_work_middleware])
+    app = web.Application(
+        middlewares=[request_log_middleware, error_middleware, auth_middleware, unit_of_work_middleware]
+    )
     api = ApiContext(services=services, client=client, on_usage=on_usage, on_spikes=on_spikes)
     app[API] = api
     endpoints.mount(app)

@@ -6,7 +6,6 @@ command needs them, so `myplan --help` and a command's `--help` start at once (b
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from datetime import date
 from functools import wraps
@@ -36,11 +35,9 @@ def settings_from(ctx: click.Context) -> Settings:
     root = ctx.find_root()
     if not isinstance(root.obj, Settings):
         root.obj = load_settings()
-        logging.basicConfig(
-            level=root.obj.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        # Alembic narrates each migration at INFO; `db upgrade` says in one line what it applied.
-        logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+        from bot import logs
+
+        logs.configure(root.obj.log_level, root.obj.log_format)
     return root.obj
 
 
