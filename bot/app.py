@@ -9,8 +9,8 @@ Two ways to run, chosen from the settings:
 from __future__ import annotations
 
 import logging
-import uuid
 import os
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
