@@ -87,9 +87,9 @@ class TrafficAlertRepository:
                         "spike": spike_id,
                         "area": area,
                         "kind": kind,
-                        "quantity": format(claim.quantity, "f"),
-                        "cost": format(claim.cost, "f"),
-                        "baseline": format(claim.baseline, "f"),
+                        "quantity": _plain(claim.quantity),
+                        "cost": _plain(claim.cost),
+                        "baseline": _plain(claim.baseline),
                     },
                     now=now,
                 )
@@ -367,6 +367,11 @@ def _claim_row(account_id: str, claim: SpikeClaim, now: datetime) -> dict[str, A
         "shown_version": 0,
         "message_stale": False,
     }
+
+
+def _plain(value: Decimal) -> str:
+    """A figure as the audit log keeps it, alike from both databases (`60`, not `60.00000000`)."""
+    return format(value.normalize(), "f")
 
 
 def _changed(spike: TrafficSpikeRow) -> None:

@@ -223,7 +223,7 @@ async def test_a_burst_to_a_premium_rate_prefix_posts_one_alert_with_its_cost(
         "area": "LV",
         "kind": "voice",
         "quantity": "300",
-        "cost": "60.0000",
+        "cost": "60",
         "baseline": "2",
     }
 
