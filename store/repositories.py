@@ -17,6 +17,7 @@ from store.link_codes import LinkCodeRepository
 from store.pacing import ChannelPaceRepository
 from store.rates import RateRepository
 from store.staff import StaffRepository
+from store.status import StatusRepository
 from store.traffic import TrafficRepository
 from store.traffic_alerts import TrafficAlertRepository
 from store.upgrades import UpgradeRepository
@@ -48,6 +49,7 @@ class Store:
         self.pacing = ChannelPaceRepository(db)
         self.traffic = TrafficRepository(db)
         self.traffic_alerts = TrafficAlertRepository(db)
+        self.status = StatusRepository(db)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Store:

@@ -690,3 +690,12 @@ class DestinationBlockRow(Base):
     webhook_lease_until: Mapped[datetime | None]
     webhook_delivered_at: Mapped[datetime | None]
     webhook_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class WorkerPassRow(Base):
+    """When a worker last finished a pass (one row per kind of pass: `evaluation`), for `myplan status`."""
+
+    __tablename__ = "worker_passes"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_at: Mapped[datetime]

@@ -64,6 +64,7 @@ from store.domain.alerts import (
     ResolvedAlert,
 )
 from store.errors import StoreUnavailable
+from store.status import EVALUATION_PASS
 
 log = logging.getLogger(__name__)
 
@@ -585,11 +586,16 @@ class AlertService:
         next_pass = loop.time()
         while not stop.is_set():
             if loop.time() >= next_pass:
-                await periodic.logged("alert evaluation", self.evaluate_due())
+                await periodic.logged("alert evaluation", self._evaluation_pass())
                 next_pass = loop.time() + evaluate_every
             await periodic.logged("alert delivery", self.drain())
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), deliver_every)
+
+    async def _evaluation_pass(self) -> None:
+        """Evaluate what is due, then say so (`myplan status` reports the last pass)."""
+        await self.evaluate_due()
+        await self.store.status.record_pass(EVALUATION_PASS, self.clock())
 
     async def idle(self) -> None:
         """Wait for background deliveries (started by `on_usage`) to finish."""
