@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
 
 from slack_sdk.models.blocks import (
@@ -15,26 +14,21 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.plan.usage import percent_used, quantity
-from handlers.messages import Message, as_of_context, money, slack_datetime, truncate, usage_line
+from handlers.messages import Message, as_of_context, truncate
 from handlers.payloads import Payload
 from handlers.plan.ids import FEATURE_BLOCK, Action
-from handlers.plan.views import plan_actions, summary_blocks
+from handlers.plan.views import (
+    STATUS_LOOK,
+    Dashboard,
+    feature_status_text,
+    plan_actions,
+    summary_blocks,
+)
 from store.domain.plan import Feature, FeatureGroup, FeatureKey, FeatureStatus, PlanSnapshot
-
-Dashboard = Callable[[str], str]
-"""Turns a dashboard path ("/campaigns/new") into the full URL of the vendor dashboard."""
 
 GROUP_TITLES = {
     FeatureGroup.CUSTOMERS: "Where your customers come from",
     FeatureGroup.ENGAGEMENT: "How your staff engage with your customers",
-}
-
-STATUS_LOOK = {
-    FeatureStatus.AVAILABLE: (":large_green_circle:", "Available"),
-    FeatureStatus.PENDING: (":large_yellow_circle:", "Pending"),
-    FeatureStatus.PROCESSING: (":hourglass_flowing_sand:", "Processing"),
-    FeatureStatus.LOCKED: (":lock:", "Locked"),
 }
 
 
@@ -74,42 +68,12 @@ def feature_blocks(plan: PlanSnapshot, *, is_admin: bool, dashboard: Dashboard) 
 
 
 def feature_section(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> SectionBlock:
-    emoji, label = STATUS_LOOK[feature.status]
-    text = f"*{feature.name}*  {emoji} {label}\n{status_detail(feature, currency=currency, is_admin=is_admin, dashboard=dashboard)}"
+    text = feature_status_text(feature, currency=currency, is_admin=is_admin, dashboard=dashboard)
     return SectionBlock(
         block_id=FEATURE_BLOCK.id(feature.key.value),
         text=MarkdownTextObject(text=truncate(text, 3000)),
         accessory=feature_menu(feature, is_admin=is_admin, dashboard=dashboard),
     )
-
-
-def status_detail(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> str:
-    """What the status means for this feature, and what the reader can do about it."""
-    match feature.status:
-        case FeatureStatus.AVAILABLE:
-            if feature.limit is None:
-                usage = f"{quantity(feature.used)} {feature.unit}"
-            else:
-                usage = usage_line(
-                    feature.used, feature.limit, feature.unit, percent_used(feature.used, feature.limit)
-                )
-            fee = f" · {money(feature.monthly_fee, currency)}/month" if feature.monthly_fee else ""
-            return usage + fee
-        case FeatureStatus.PENDING:
-            reason = feature.pending_reason or "It needs configuring before it can be used."
-            if not is_admin:
-                return f"Needs configuring: {reason}\nAn administrator can configure it."
-            path = feature.configure_path or feature.manage_path
-            link = f"\n<{dashboard(path)}|Configure it in the dashboard>" if path else ""
-            return f"Needs configuring: {reason}{link}"
-        case FeatureStatus.PROCESSING:
-            return (
-                f"Being activated since {slack_datetime(feature.status_since)}; it will be available shortly."
-            )
-        case FeatureStatus.LOCKED:
-            if is_admin:
-                return "Not in your plan. Choose *Request add-on* in its ⋮ menu to ask Sales for it."
-            return "Not in your plan. An administrator can request it as an add-on."
 
 
 def menu_choices(feature: Feature, *, is_admin: bool) -> list[MenuVerb]:

@@ -11,9 +11,9 @@ from bot.core.errors import NotFoundHere, UserFacingError
 from handlers.commands import DEFAULT
 from handlers.home import HomeTab
 from handlers.interaction import Interaction
-from handlers.plan.features import STATUS_LOOK, MenuChoice, MenuVerb, features_message, plan_monitoring_blocks
+from handlers.plan.features import MenuChoice, MenuVerb, features_message, plan_monitoring_blocks
 from handlers.plan.ids import Action
-from handlers.plan.views import plan_message, shared_plan_message
+from handlers.plan.views import STATUS_LOOK, plan_message, shared_plan_message
 from handlers.routes import Routes
 from handlers.upgrade.entry import WHAT_ADMINS_DO, open_upgrade_modal
 from handlers.upgrade.form import UpgradeForm

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from handlers.messages import Message, slack_datetime, truncate
-from handlers.plan.features import STATUS_LOOK
+from handlers.plan.views import STATUS_LOOK
 from store.domain.account import FeatureStatusChange
 from store.domain.plan import Account, Feature, FeatureStatus
 

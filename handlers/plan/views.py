@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -15,11 +16,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.plan.usage import is_high, percent_used, quantity
-from handlers.messages import Message, as_of_context, money, slack_date, truncate, usage_line
+from handlers.messages import Message, as_of_context, money, slack_date, slack_datetime, truncate, usage_line
 from handlers.plan.ids import Action
 from handlers.plan.ids import Block as BlockId
 from handlers.upgrade.ids import Action as UpgradeAction
-from store.domain.plan import FeatureStatus, Meter, PlanSnapshot
+from store.domain.plan import Feature, FeatureStatus, Meter, PlanSnapshot
 
 
 def summary_blocks(plan: PlanSnapshot) -> list[Block]:
@@ -109,3 +110,50 @@ def shared_plan_message(plan: PlanSnapshot, shared_by: str) -> Message:
 def _fallback_text(plan: PlanSnapshot) -> str:
     high = [a.meter.label for a in plan.allowances if is_high(percent_used(a.used, a.available))]
     return summary_text(plan) + (f" (high: {', '.join(high)})" if high else "")
+
+
+Dashboard = Callable[[str], str]
+"""Turns a dashboard path ("/campaigns/new") into the full URL of the vendor dashboard."""
+
+STATUS_LOOK = {
+    FeatureStatus.AVAILABLE: (":large_green_circle:", "Available"),
+    FeatureStatus.PENDING: (":large_yellow_circle:", "Pending"),
+    FeatureStatus.PROCESSING: (":hourglass_flowing_sand:", "Processing"),
+    FeatureStatus.LOCKED: (":lock:", "Locked"),
+}
+
+
+def feature_status_text(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> str:
+    """`*Virtual Numbers*  🟢 Available` and what the status means, as Plan Monitoring shows a feature."""
+    emoji, label = STATUS_LOOK[feature.status]
+    detail = status_detail(feature, currency=currency, is_admin=is_admin, dashboard=dashboard)
+    return f"*{feature.name}*  {emoji} {label}\n{detail}"
+
+
+def status_detail(feature: Feature, *, currency: str, is_admin: bool, dashboard: Dashboard) -> str:
+    """What the status means for this feature, and what the reader can do about it."""
+    match feature.status:
+        case FeatureStatus.AVAILABLE:
+            if feature.limit is None:
+                usage = f"{quantity(feature.used)} {feature.unit}"
+            else:
+                usage = usage_line(
+                    feature.used, feature.limit, feature.unit, percent_used(feature.used, feature.limit)
+                )
+            fee = f" · {money(feature.monthly_fee, currency)}/month" if feature.monthly_fee else ""
+            return usage + fee
+        case FeatureStatus.PENDING:
+            reason = feature.pending_reason or "It needs configuring before it can be used."
+            if not is_admin:
+                return f"Needs configuring: {reason}\nAn administrator can configure it."
+            path = feature.configure_path or feature.manage_path
+            link = f"\n<{dashboard(path)}|Configure it in the dashboard>" if path else ""
+            return f"Needs configuring: {reason}{link}"
+        case FeatureStatus.PROCESSING:
+            return (
+                f"Being activated since {slack_datetime(feature.status_since)}; it will be available shortly."
+            )
+        case FeatureStatus.LOCKED:
+            if is_admin:
+                return "Not in your plan. Choose *Request add-on* in its ⋮ menu to ask Sales for it."
+            return "Not in your plan. An administrator can request it as an add-on."

@@ -8,20 +8,18 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from handlers.messages import slack_datetime, truncate
-from handlers.plan.features import STATUS_LOOK, Dashboard, status_detail
-from handlers.plan.views import summary_blocks
+from handlers.plan.views import Dashboard, feature_status_text, summary_blocks
 from handlers.unfurl.ids import Block as BlockId
 from store.domain.plan import Feature, PlanSnapshot
 
 
 def feature_card(plan: PlanSnapshot, feature: Feature, dashboard: Dashboard) -> list[Block]:
-    emoji, label = STATUS_LOOK[feature.status]
-    detail = status_detail(feature, currency=plan.account.currency, is_admin=False, dashboard=dashboard)
+    text = feature_status_text(feature, currency=plan.account.currency, is_admin=False, dashboard=dashboard)
     note = f"My Plan · {plan.account.company_name} · data as of {slack_datetime(plan.account.data_as_of)}"
     return [
         SectionBlock(
             block_id=BlockId.UNFURL_FEATURE,
-            text=MarkdownTextObject(text=truncate(f"*{feature.name}*  {emoji} {label}\n{detail}", 3000)),
+            text=MarkdownTextObject(text=truncate(text, 3000)),
         ),
         ContextBlock(block_id=BlockId.UNFURL_NOTE, elements=[MarkdownTextObject(text=truncate(note, 3000))]),
     ]
