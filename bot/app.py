@@ -28,6 +28,7 @@ from bot.core import log_context
 from bot.settings import require
 from bot.slack_edge import surface_of
 from handlers.alerts import listeners as alerts
+from handlers.ask import listeners as ask
 from handlers.campaign import listeners as campaign
 from handlers.company import listeners as company
 from handlers.errors import handle_error
@@ -50,6 +51,7 @@ from handlers.slack_clients import (
 from handlers.traffic import listeners as traffic
 from handlers.unfurl import listeners as unfurl
 from handlers.upgrade import listeners as upgrade
+from handlers.workflow import listeners as workflow
 from handlers.workspace import CONTEXT_KEY, Workspace
 
 __all__ = ["SlackApp", "build_client", "create_app"]
@@ -59,7 +61,21 @@ log = logging.getLogger(__name__)
 APP_NAME = "app.py"
 """The bolt app's name (its loggers' too): what bolt would call it unnamed, the name of this file."""
 
-CAPABILITIES = (plan, company, upgrade, linking, rates, campaign, alerts, licences, traffic, unfurl, installation)
+CAPABILITIES = (
+    plan,
+    company,
+    upgrade,
+    linking,
+    rates,
+    campaign,
+    alerts,
+    licences,
+    traffic,
+    unfurl,
+    workflow,
+    ask,
+    installation,
+)
 """Each registers its listeners, subcommands and Home tab with `register(routes)`."""
 
 

@@ -223,8 +223,23 @@ def _event_callback(body: Mapping[str, Any]) -> Problem:
     )
     if problem is None and event.get("type") == "app_home_opened":
         problem = _required_text(event, "user", where="app_home_opened")
+    if problem is None and event.get("type") == "function_executed":
+        problem = _function_executed(event)
     return (
         problem or _ids(event, "event") or _objects(event, "item", "message", "view", "tokens", where="event")
+    )
+
+
+def _function_executed(event: Mapping[str, Any]) -> Problem:
+    """A Workflow Builder step's run: which step (its callback id), its execution, and its inputs."""
+    function = event.get("function")
+    if not isinstance(function, Mapping):
+        return "function_executed without a function"
+    return (
+        _required_text(function, "callback_id", where="function")
+        or _required_text(event, "function_execution_id", where="function_executed")
+        or _texts(event, "bot_access_token", where="function_executed")
+        or _objects(event, "inputs", where="function_executed")
     )
 
 

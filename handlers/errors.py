@@ -1,7 +1,8 @@
 """The one error mapping: what the user is told for each known error, and where they are told it.
 
 Listeners never catch to log: every failure after the ack reaches `report_error` (see
-`handlers.interaction`), every failure inside bolt reaches `handle_error`.
+`handlers.interaction`), or `fail_step` for a Workflow Builder step; every failure inside bolt reaches
+`handle_error`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt.context.fail.async_fail import AsyncFail
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -25,6 +27,7 @@ from handlers.messages import (
     slack_datetime,
     unavailable_message,
 )
+from handlers.questions import Asked
 from store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,14 +57,23 @@ async def report_error(
     user_id: str | None,
 ) -> None:
     """Tell the user what went wrong: ephemerally via response_url; for a click on the App Home, in a
-    modal where they are looking; else in their DM with the app."""
+    modal where they are looking; for a question asked in a message, where it would have been answered
+    (to the asker only in a channel); else in their DM with the app."""
     message = message_for(error)
     if respond is not None:
         await respond(**message.as_response())
     elif await _explain_in_modal(client, body, message):
         return
+    elif (asked := Asked.of(body)) is not None:
+        await asked.answer(client, message, private=True)
     elif user_id:
         await client.chat_postMessage(channel=user_id, **message.as_kwargs())
+
+
+async def fail_step(error: Exception, fail: AsyncFail) -> None:
+    """A Workflow Builder step that could not be done fails (functions.completeError) with what the user
+    would be told of `error`: Slack shows it to the person who ran the workflow, and stops the workflow."""
+    await fail(error=message_for(error).text)
 
 
 async def _explain_in_modal(client: AsyncWebClient, body: dict[str, Any], message: Message) -> bool:

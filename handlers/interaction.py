@@ -7,6 +7,9 @@ the work in one of the app's work slots, with every failure going to the one err
 - `checked(check, work)`: for view submissions: `check` runs before the ack and answers either with
   `Accepted(value)` (the modal closes and `work` gets `value`) or with the ack that keeps the modal open
   (field errors, an updated view). The checked value is the only thing handed from the check to the work.
+- `completed(step)`: for Workflow Builder steps (`function_executed`): ack at once, then `step` with the
+  step's inputs; what it returns completes the step (functions.completeSuccess) and any failure fails it
+  (functions.completeError) with the error mapping's message.
 
 Bolt's asyncio runner loses an ack when a listener raises within ~10 ms of acking (it resets the
 acknowledged response to None), so the work never raises into bolt.
@@ -25,7 +28,7 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from handlers.errors import message_for, report_error
+from handlers.errors import fail_step, message_for, report_error
 from handlers.limits import view_dict
 from handlers.messages import Message, notice_modal
 from handlers.payloads import ModalMetadata, ViewState
@@ -118,6 +121,11 @@ class Interaction(Generic[V]):
     def with_value(self, value: W) -> Interaction[W]:
         return dataclasses.replace(self, value=value)  # type: ignore[return-value,arg-type]
 
+    def acting_for(self, user_id: str) -> Interaction[V]:
+        """The same request, on behalf of `user_id`: a Workflow Builder step names its person in an input
+        (its event has none), and rights, replies and records are theirs."""
+        return dataclasses.replace(self, user_id=user_id)
+
 
 Work = Callable[[Interaction[V]], Awaitable[None]]
 Parse = Callable[[AsyncArgs], V]
@@ -208,6 +216,31 @@ def checked(surfaces: Surfaces, check: Check[V], work: Work[V] | None = None) ->
                 await _report(error, args)
 
     listener.__name__ = listener.__qualname__ = getattr(check, "__name__", "listener")
+    return listener
+
+
+StepInputs = Mapping[str, Any]
+StepOutputs = dict[str, Any]
+Step = Callable[[Interaction[StepInputs]], Awaitable[StepOutputs]]
+"""A Workflow Builder step: its inputs (by the manifest's names) in, its outputs out."""
+
+
+def completed(surfaces: Surfaces, step: Step) -> Listener:
+    """A `function_executed` listener: ack at once (bolt has acked the event already), then run `step` in a
+    work slot. Its outputs complete the step; a failure (or a completion Slack refuses) fails it with the
+    message the error mapping gives, which Slack shows to the person who ran the workflow."""
+
+    async def listener(args: AsyncArgs) -> None:
+        await args.ack()
+        async with surfaces.services.work_slots.slot():
+            inputs = args.context.inputs or {}
+            try:
+                outputs = await step(interaction(args, surfaces, inputs))
+                await args.complete(outputs=outputs)
+            except Exception as error:  # the step fails with what went wrong; bugs are logged
+                await fail_step(error, args.fail)
+
+    listener.__name__ = listener.__qualname__ = getattr(step, "__name__", "listener")
     return listener
 
 

@@ -18,10 +18,21 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
 from handlers.commands import DEFAULT, PlanCommands, Subcommand
 from handlers.home import TAB_BUTTON, HomeTab, HomeTabs, TabBuilder, TabChoice
-from handlers.interaction import Check, OptionsWork, Surfaces, Work, acked, checked, options
+from handlers.interaction import (
+    Check,
+    OptionsWork,
+    Step,
+    Surfaces,
+    Work,
+    acked,
+    checked,
+    completed,
+    options,
+)
 from handlers.payloads import Payload
 from handlers.services import Services
 
@@ -74,6 +85,28 @@ class Routes:
     def event(self, event: str, work: Work[Mapping[str, Any]]) -> None:
         """An Events API event; the work gets the event."""
         self.app.event(event)(acked(self._surfaces, work, _event))
+
+    def function(self, callback_id: str, step: Step) -> None:
+        """A Workflow Builder custom step (a `function_executed` event for `callback_id`, declared in the
+        manifest's `functions`): the step gets its inputs and returns its outputs; an error fails it."""
+        self.app.function(callback_id)(completed(self._surfaces, step))
+
+    def assistant(
+        self,
+        *,
+        thread_started: Work[Mapping[str, Any]],
+        user_message: Work[Mapping[str, Any]],
+        context_changed: Work[Mapping[str, Any]],
+    ) -> None:
+        """Slack's assistant panel, through bolt's `AsyncAssistant` middleware: a thread started, a person's
+        message in a thread of the app's DM, the channel the person is viewing changed; each work gets the
+        event. Edits and deletions in those threads are acked and go no further; anything else (a message
+        at the top of the DM, a bot's) goes on to the app's other listeners."""
+        assistant = AsyncAssistant(logger=self.app.logger)
+        assistant.thread_started(acked(self._surfaces, thread_started, _event))
+        assistant.user_message(acked(self._surfaces, user_message, _event))
+        assistant.thread_context_changed(acked(self._surfaces, context_changed, _event))
+        self.app.assistant(assistant)
 
     def home_tab(self, tab: HomeTab, builder: TabBuilder) -> None:
         self.home.add(tab, builder)

@@ -59,6 +59,12 @@ BOT_SCOPES = (
     # Link unfurls: hear of dashboard links (links:read), attach their card (links:write).
     "links:read",
     "links:write",
+    # Questions in plain words: hear @-mentions (app_mentions:read) and messages in the app's DM, the
+    # Messages tab and the assistant panel's threads (im:history); suggested prompts and the "is looking
+    # that up…" status of the assistant panel (assistant:write).
+    "app_mentions:read",
+    "im:history",
+    "assistant:write",
 )
 # Refresh a rotating token this long before it expires (Slack's tokens live 12 hours).
 REFRESH_MINUTES_BEFORE_EXPIRY = 120

@@ -24,6 +24,7 @@ from bot.devtools.signing import (
     block_actions_payload,
     block_suggestion_payload,
     event_body,
+    function_executed_event,
     interactive_body,
     shortcut_payload,
     signed_headers,
@@ -328,6 +329,13 @@ def _event() -> dict[str, Any]:
     return event
 
 
+def _step() -> dict[str, Any]:
+    """A Workflow Builder step's run (`function_executed`)."""
+    step = function_executed_event("look_up_rate", {"destination": "Japan"})
+    event: dict[str, Any] = json.loads(event_body(step, team_id=TEAM))
+    return event
+
+
 def _command() -> dict[str, str]:
     body = slash_command_body("/plan", "", team_id=TEAM, user_id=ADMIN, response_url="https://x.invalid/r")
     return dict(parse_qsl(body, keep_blank_values=True))
@@ -466,6 +474,27 @@ MALFORMED: dict[str, tuple[Encoded, str]] = {
     "event-user-an-object-without-id": (
         as_json(with_(_event(), {"name": "x"}, "event", "user")),
         "app_home_opened without user",
+    ),
+    # function_executed: a Workflow Builder step's run
+    "step-without-function": (
+        as_json(without(_step(), "event", "function")),
+        "function_executed without a function",
+    ),
+    "step-function-a-string": (
+        as_json(with_(_step(), "look_up_rate", "event", "function")),
+        "function_executed without a function",
+    ),
+    "step-without-callback-id": (
+        as_json(without(_step(), "event", "function", "callback_id")),
+        "function without callback_id",
+    ),
+    "step-without-execution": (
+        as_json(without(_step(), "event", "function_execution_id")),
+        "function_executed without function_execution_id",
+    ),
+    "step-inputs-a-list": (
+        as_json(with_(_step(), ["Japan"], "event", "inputs")),
+        "function_executed inputs is not an object",
     ),
     # url_verification, and nothing at all
     "url-verification-no-challenge": (

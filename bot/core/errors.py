@@ -117,3 +117,7 @@ class NotSalesWorkspace(UserFacingError):
             "Only the Sales team can acknowledge or complete upgrade requests, from the Sales workspace's"
             " channel. Nothing was changed."
         )
+
+
+class InvalidInput(UserFacingError):
+    """Input that cannot be taken as given (a Workflow Builder step's, say); the text says what to fix."""

@@ -50,6 +50,10 @@ _REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
     "files.info": ("file",),
+    "assistant.threads.setStatus": ("channel_id", "thread_ts", "status"),
+    "assistant.threads.setSuggestedPrompts": ("channel_id", "prompts"),
+    "functions.completeSuccess": ("function_execution_id", "outputs"),
+    "functions.completeError": ("function_execution_id", "error"),
 }
 _MODEL_ERRORS = (SlackObjectFormationError, KeyError, TypeError, ValueError, AttributeError)
 

@@ -27,7 +27,7 @@ from bot.devtools.signing import APP_ID, BOT_ID, BOT_USER_ID, DEFAULT_CHANNEL_ID
 TOKEN_LIFETIME_SECONDS = 12 * 3600  # rotating tokens, as at Slack
 
 # Form-encoded Web API params that carry JSON documents.
-_JSON_PARAMS = frozenset({"blocks", "view", "attachments", "files", "metadata", "unfurls"})
+_JSON_PARAMS = frozenset({"blocks", "view", "attachments", "files", "metadata", "unfurls", "outputs"})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -148,6 +148,52 @@ def event_body(
     return json.dumps(envelope)
 
 
+def function_executed_event(
+    callback_id: str,
+    inputs: dict[str, Any],
+    *,
+    definition: dict[str, Any] | None = None,
+    function_execution_id: str | None = None,
+    bot_access_token: str = "xwfp-test-function-token",
+    api_app_id: str = APP_ID,
+) -> dict[str, Any]:
+    """A ``function_executed`` event: a Workflow Builder step of this app (``callback_id``) run with
+    ``inputs``; wrap it with ``event_body``. ``definition`` is the step's entry in the manifest's
+    ``functions`` (title, description, parameters), which Slack repeats in the event's ``function``.
+    ``bot_access_token`` is the short-lived token Slack gives the step for its Web API calls."""
+    definition = definition or {}
+    now = int(time.time())
+
+    def parameters(kind: str) -> list[dict[str, Any]]:
+        declared = definition.get(kind) or {}
+        return [
+            {"name": name, **{k: v for k, v in spec.items() if k != "name"}}
+            for name, spec in declared.items()
+        ]
+
+    return {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn" + secrets.token_hex(5).upper(),
+            "callback_id": callback_id,
+            "title": definition.get("title", callback_id),
+            "description": definition.get("description", ""),
+            "type": "app",
+            "input_parameters": parameters("input_parameters"),
+            "output_parameters": parameters("output_parameters"),
+            "app_id": api_app_id,
+            "date_created": now,
+            "date_updated": now,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": function_execution_id or "Fx" + secrets.token_hex(5).upper(),
+        "workflow_execution_id": "Wx" + secrets.token_hex(5).upper(),
+        "event_ts": f"{time.time():.6f}",
+        "bot_access_token": bot_access_token,
+    }
+
+
 def _user(team_id: str, user_id: str, user_name: str) -> dict[str, Any]:
     return {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id}
 

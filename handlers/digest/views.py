@@ -43,16 +43,9 @@ def digest_message(
         HeaderBlock(
             block_id=BlockId.DIGEST_HEADER, text=truncate(f"Weekly digest: {company}", MAX_HEADER_CHARS)
         ),
-        ContextBlock(
-            block_id=BlockId.DIGEST_WEEK,
-            elements=[
-                MarkdownTextObject(
-                    text=f":calendar: The week from {slack_datetime(week.since)} to {slack_datetime(week.until)}"
-                )
-            ],
-        ),
+        week_context(week),
         _section(BlockId.DIGEST_ALLOWANCES, allowances_text(plan, forecasts)),
-        _section(BlockId.DIGEST_CHANGES, _changes_text(changes, week)),
+        changes_section(changes, week),
     ]
     footer = [note] if note else []
     if chart:
@@ -66,6 +59,23 @@ def digest_message(
         blocks=blocks,
         response_type="in_channel",
     )
+
+
+def week_context(week: DigestWeek) -> ContextBlock:
+    """Which week: from and to, in each reader's time zone."""
+    return ContextBlock(
+        block_id=BlockId.DIGEST_WEEK,
+        elements=[
+            MarkdownTextObject(
+                text=f":calendar: The week from {slack_datetime(week.since)} to {slack_datetime(week.until)}"
+            )
+        ],
+    )
+
+
+def changes_section(changes: WeekChanges, week: DigestWeek) -> SectionBlock:
+    """What changed in the week (also the answer to "what changed this week?")."""
+    return _section(BlockId.DIGEST_CHANGES, _changes_text(changes, week))
 
 
 def _section(block_id: str, text: str) -> SectionBlock:

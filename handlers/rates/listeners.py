@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.rates import parse_rate_query, to_csv
 from bot.rates.cache import RateCache
+from bot.rates.lookup import look_up
 from handlers.campaign.entry import is_campaign, open_campaign
 from handlers.home import HomeTab
 from handlers.interaction import Interaction
@@ -68,13 +69,10 @@ class RateLookups:
         query, quantity = parse_rate_query(text)
         if not query:
             return rates_help_message(command)
-        terms = await interaction.store.rates.account_terms(await interaction.account_id())
-        loaded = await self.cache.current()
-        if loaded is None:
+        found = await look_up(interaction.store, self.cache, await interaction.account_id(), query)
+        if found is None:
             return no_table_message()
-        # National numbers ("020 7946 0018") are read as numbers of the account's own country.
-        result = loaded.index.lookup(query, default_region=terms.country)
-        answer = RateAnswer(text, quantity, result, loaded.info, terms.voip_rate_per_min)
+        answer = RateAnswer(text, quantity, found.result, found.table, found.voip_per_min)
         return rate_message(answer, shared_by=shared_by)
 
     async def tab(self, interaction: Interaction[Any]) -> list[Block]:

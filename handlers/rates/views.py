@@ -36,6 +36,7 @@ from bot.rates import (
     estimate,
     format_usd,
 )
+from bot.rates.lookup import NO_TABLE_TEXT
 from handlers.messages import Message, escape, slack_date, truncate
 from handlers.payloads import Payload
 from handlers.rates.ids import LOOKUP_BUTTON, Action
@@ -369,7 +370,7 @@ def rates_help_message(command: str = "/rates") -> Message:
 
 
 def no_table_message() -> Message:
-    text = "No rate table has been loaded yet. The operator can load one with `myplan import-rates FILE.csv`."
+    text = NO_TABLE_TEXT
     return Message(text=text, blocks=[SectionBlock(text=MarkdownTextObject(text=f":card_index: {text}"))])
 
 

@@ -3,6 +3,7 @@ state, checked for completeness, and the metadata that binds the modal to its ac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,36 +30,44 @@ class UpgradeModalMetadata(ModalMetadata):
     """The modal's private_metadata: which account it was opened for, checked again on submit."""
 
 
+PROBLEMS: dict[str, str] = {
+    "kind": "Choose what you need.",
+    "quantity": f"Enter a whole number from 1 to {MAX_QUANTITY:,}.",
+    "feature": "Choose a feature.",
+    "note": f"Keep the note under {MAX_NOTE_CHARS} characters.",
+}
+"""What is wrong with a field whose value cannot be read, by field."""
+FIELDS: dict[str, tuple[BlockId, Action]] = {
+    "kind": (BlockId.UPGRADE_KIND, Action.UPGRADE_KIND),
+    "quantity": (BlockId.UPGRADE_QUANTITY, Action.UPGRADE_QUANTITY),
+    "feature": (BlockId.UPGRADE_FEATURE, Action.UPGRADE_FEATURE),
+    "note": (BlockId.UPGRADE_NOTE, Action.UPGRADE_NOTE),
+}
+"""Where the modal asks for each field."""
+
+
 def read_upgrade_form(values: ViewState) -> tuple[UpgradeForm, dict[str, str]]:
     """The form as filled in, and errors by block for values that could not be read."""
+    raw = {name: values.text(block, action) for name, (block, action) in FIELDS.items()}
+    form, errors = upgrade_form_of(raw)
+    return form, {FIELDS[name][0]: problem for name, problem in errors.items()}
+
+
+def upgrade_form_of(raw: Mapping[str, object]) -> tuple[UpgradeForm, dict[str, str]]:
+    """The form from its fields' values by name, as the modal or a Workflow Builder step gives them (None:
+    not given), and errors by field name for values that could not be read."""
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {}
-    readers: list[tuple[str, BlockId, Action, str]] = [
-        ("kind", BlockId.UPGRADE_KIND, Action.UPGRADE_KIND, "Choose what you need."),
-        (
-            "quantity",
-            BlockId.UPGRADE_QUANTITY,
-            Action.UPGRADE_QUANTITY,
-            f"Enter a whole number from 1 to {MAX_QUANTITY:,}.",
-        ),
-        ("feature", BlockId.UPGRADE_FEATURE, Action.UPGRADE_FEATURE, "Choose a feature."),
-        (
-            "note",
-            BlockId.UPGRADE_NOTE,
-            Action.UPGRADE_NOTE,
-            f"Keep the note under {MAX_NOTE_CHARS} characters.",
-        ),
-    ]
-    for name, block, action, problem in readers:
-        raw = values.text(block, action)
-        if raw is None:
+    for name, problem in PROBLEMS.items():
+        value = raw.get(name)
+        if value is None:
             continue
         try:
-            UpgradeForm.model_validate({name: raw})
+            UpgradeForm.model_validate({name: value})
         except ValidationError:
-            errors[block] = problem
+            errors[name] = problem
             continue
-        fields[name] = raw
+        fields[name] = value
     return UpgradeForm.model_validate(fields), errors
 
 

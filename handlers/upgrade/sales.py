@@ -200,6 +200,12 @@ class RequestRef(Payload):
 
 async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
     """Store the checked request, post it to Sales, and tell the requester how that went."""
+    await deliver_request(interaction)
+
+
+async def deliver_request(interaction: Interaction[UpgradeForm]) -> UpgradeRequest:
+    """`submit_request`, returning the request (the earlier one when this is a double submit, which the
+    requester is told of and which goes to Sales only once)."""
     form = interaction.value
     assert form.kind is not None  # checked by upgrade_form_errors
     account_id = await interaction.account_id()
@@ -216,7 +222,7 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
     request, created = await interaction.store.upgrades.create(draft)
     if not created:
         await interaction.tell(request.requested_by, duplicate_message(request))
-        return
+        return request
     request = await _deliver(interaction, request, plan.account.sales_channel)
     if (mailer := interaction.services.sales_mailer) is not None:
         request = await _email(interaction, mailer, request)
@@ -228,6 +234,7 @@ async def submit_request(interaction: Interaction[UpgradeForm]) -> None:
     else:
         told = unconfirmed_message(request) if unconfirmed else delivery_message(request)
     await interaction.tell(request.requested_by, told)
+    return request
 
 
 async def _email(
