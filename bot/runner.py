@@ -7,10 +7,10 @@ import contextlib
 import gc
 import logging
 
-import aiohttp
 from aiohttp import web
 
 from bot.app import create_app
+from bot.core.metrics import counted_session
 from bot.server import create_web_app
 from bot.settings import Settings
 from handlers.alerts.service import AlertService
@@ -30,7 +30,7 @@ async def build_web_app(
     """The aiohttp app for `myplan serve`. In Socket Mode Slack's requests arrive over the socket and HTTP
     serves the health check (which then reports the socket) and, with OAuth, the install pages."""
     store = settings.open_store()
-    session = aiohttp.ClientSession()
+    session = counted_session()
     try:
         # Alerts are evaluated (and posted) right after each usage ingest, and after settings change.
         services = Services.build(settings, store, session, alerts=AlertService.for_clients)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from typing import Any, Protocol
 
@@ -18,8 +19,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.api import API_PREFIX, UsageHook, create_api_app
+from bot.core import metrics
+from bot.metrics_page import serve_metrics
 from bot.settings import require
-from bot.slack_edge import RawSignatureVerifier, Refused, admit
+from bot.slack_edge import RawSignatureVerifier, Refused, admit, surface_kind
 from handlers.services import Services
 from handlers.slack_clients import build_client
 from handlers.traffic.spike_alerts import SpikeAlerts
@@ -60,6 +63,7 @@ def create_web_app(
     app = web.Application()
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_page)
     if socket is not None:
         app[SOCKET] = socket
     if bolt is not None:
@@ -96,8 +100,16 @@ async def slack_events(request: web.Request) -> web.Response:
         # listener for it and would answer 404, logging the body).
         log.warning("Slack rate-limited the events of workspace %s", str(body.get("team_id"))[:32])
         return web.Response(status=200)
+    started = time.perf_counter()
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+    surface = surface_kind(body)
+    metrics.ACK_SECONDS.labels(surface).observe(time.perf_counter() - started)
+    metrics.SLACK_REQUESTS.labels(surface, str(bolt_response.status)).inc()
     return await to_aiohttp_response(bolt_response)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    return await serve_metrics(request, request.app[SERVICES])
 
 
 async def slack_install(request: web.Request) -> web.Response:

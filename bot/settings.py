@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     sales_team_id: str | None = None
     dashboard_url: AnyHttpUrl = AnyHttpUrl("https://dashboard.maaiiconnect.com/")
     ingest_token: SecretStr | None = None
+    # GET /metrics answers only with this bearer token (unset: 404).
+    metrics_token: SecretStr | None = None
     log_level: str = "INFO"
     # "text" (for a terminal) or "json": one JSON object a line with the request's id, workspace, account.
     log_format: Literal["text", "json"] = "text"

@@ -424,3 +424,11 @@ def surface_of(body: Mapping[str, Any]) -> str:
     if kind == "block_suggestion":
         return f"options:{body.get('action_id', '?')}"
     return kind
+
+
+def surface_kind(body: Mapping[str, Any]) -> str:
+    """`surface_of` without the element: `command:/plan`, `event:app_mention`, `block_actions`,
+    `view_submission`… (a metric's label, whose values must stay few)."""
+    if "command" in body or body.get("type") == "event_callback":
+        return surface_of(body)
+    return str(body.get("type") or "unknown")

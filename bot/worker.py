@@ -9,8 +9,7 @@ import signal
 from collections.abc import Iterator
 from itertools import groupby
 
-import aiohttp
-
+from bot.core.metrics import counted_session
 from bot.settings import Settings
 from bot.traffic.webhook import BlockWebhook
 from handlers.alerts.delivery import AlertTuning, DeliveryReport
@@ -36,7 +35,7 @@ async def run_worker(
     Licence hygiene notices and weekly digests are sent on the evaluation pass's schedule, with the same
     clock; spike alerts, their messages' updates and destination blocks' webhooks on the delivery's."""
     store = settings.open_store()
-    session = aiohttp.ClientSession()
+    session = counted_session()
     alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
     clients = SlackClients.for_settings(settings, store, session)
     licences = LicenceNotices(store, clients.client_for_team, settings.dashboard_link, clock=alerts.clock)

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web_app
@@ -22,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from bot.app import create_app
+from bot.core.metrics import counted_session
 from bot.demo import load_demo
 from bot.devtools.fake_slack import FakeSlack
 from bot.server import create_web_app
@@ -168,7 +168,7 @@ async def services(
     """As the server has them: Web API calls share one session's kept-alive connections. Tests marked
     `@pytest.mark.fake_clock` run the app on the test's `clock` (the real one otherwise)."""
     on_test_clock = request.node.get_closest_marker("fake_clock") is not None
-    async with aiohttp.ClientSession() as session:
+    async with counted_session() as session:
         yield Services.build(settings, store, session, clock=clock if on_test_clock else utcnow)
 
 

@@ -1,4 +1,5 @@
-"""The log context of an ingest API request: its id (the caller's `X-Request-Id` when it sends a sane one,
+"""Counted (`myplan_ingest_requests_total`, by endpoint and status), and the log context of an ingest API
+request: its id (the caller's `X-Request-Id` when it sends a sane one,
 else a new one, answered in `X-Request-Id`), the account in its path and its endpoint."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.core import log_context
+from bot.core import log_context, metrics
 from bot.core.bounds import ACCOUNT_ID_PATTERN
 
 REQUEST_ID_HEADER: Final = "X-Request-Id"
@@ -31,4 +32,6 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
     )
     response = await handler(request)
     response.headers[REQUEST_ID_HEADER] = request_id
+    endpoint = f"{request.method} {route.canonical}" if route is not None else "unknown"
+    metrics.INGEST_REQUESTS.labels(endpoint, str(response.status)).inc()
     return response

@@ -42,14 +42,24 @@ def serve(ctx: click.Context) -> None:
     help="Seconds between evaluation passes (over the accounts whose evaluation is due).",
 )
 @click.option("--deliver-every", default=1.0, show_default=True, help="Seconds between delivery passes.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics (default: not served).",
+)
 @click.pass_context
-def worker(ctx: click.Context, evaluate_every: float, deliver_every: float) -> None:
+def worker(ctx: click.Context, evaluate_every: float, deliver_every: float, metrics_port: int | None) -> None:
     """Run the notifier: evaluate quota alerts on an interval and post them to Slack."""
     from bot.worker import run_worker
 
     settings = settings_from(ctx)
     require_slack_credentials(settings)
     require_migrated(settings)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     run(run_worker(settings, evaluate_every=evaluate_every, deliver_every=deliver_every))
 
 

@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts.forecast import MIN_READINGS, forecast_alert, runs_out_before_renewal
 from bot.alerts.local_time import quiet_until
 from bot.alerts.rules import backoff
+from bot.core import metrics
 from bot.settings import Settings
 from handlers import periodic
 from handlers.alerts import delivery
@@ -145,6 +146,8 @@ class AlertService:
         result = await self.store.alerts.evaluate_due(
             self.clock(), forecast_alert, defaults=DEFAULT_THRESHOLDS, min_readings=MIN_READINGS
         )
+        metrics.ALERTS.labels("evaluated").inc(result.evaluated)
+        metrics.ALERTS.labels("claimed").inc(result.claimed)
         if result.claimed:
             log.info("claimed %d new alert(s) in %d account(s) due", result.claimed, result.evaluated)
         _log_failures(result.failed)
@@ -232,6 +235,12 @@ class AlertService:
                 if result.failure is not None:
                     failures.append(result.failure)
         await tell_admins(self.store, failures)
+        for event, number in (
+            ("posted", report.sent),
+            ("retried", report.retried),
+            ("failed", report.failed),
+        ):
+            metrics.ALERTS.labels(event).inc(number)
         return report
 
     async def drain(self, account_id: str | None = None, *, max_batches: int = 100) -> DeliveryReport:
@@ -595,7 +604,9 @@ class AlertService:
     async def _evaluation_pass(self) -> None:
         """Evaluate what is due, then say so (`myplan status` reports the last pass)."""
         await self.evaluate_due()
-        await self.store.status.record_pass(EVALUATION_PASS, self.clock())
+        now = self.clock()
+        await self.store.status.record_pass(EVALUATION_PASS, now)
+        metrics.LAST_PASS.set(now.timestamp())
 
     async def idle(self) -> None:
         """Wait for background deliveries (started by `on_usage`) to finish."""
