@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.alerts.forecast import MIN_READINGS, forecast_alert
@@ -78,10 +81,11 @@ def test_sending_needs_the_bot_token(database_url: str) -> None:
 
 
 @pytest.mark.usefixtures("live_demo")
-async def test_the_worker_posts_alerts_and_stops_on_sigterm(
+async def test_the_worker_posts_alerts_serves_its_metrics_and_stops_on_sigterm(
     store: Store, database_url: str, fake_slack: FakeSlack
 ) -> None:
     await use_alerts_channel(store)
+    port = free_port()
     env = environment(
         database_url, SLACK_BOT_TOKEN="xoxb-worker", SLACK_API_URL=fake_slack.api_url, LOG_LEVEL="WARNING"
     )
@@ -94,6 +98,8 @@ async def test_the_worker_posts_alerts_and_stops_on_sigterm(
         "0.5",
         "--deliver-every",
         "0.2",
+        "--metrics-port",
+        str(port),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -102,11 +108,25 @@ async def test_the_worker_posts_alerts_and_stops_on_sigterm(
         call = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.ok, timeout=60)
         assert call.params["channel"] == ALERTS_CHANNEL
         assert call.token == "xoxb-worker"
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as answer:
+            text = await answer.text()
+        claimed = re.search(r'^myplan_alerts_total\{event="claimed"\} (\S+)$', text, re.MULTILINE)
+        assert claimed is not None, "the worker's own counters"
+        assert float(claimed.group(1)) >= 1
+        last_pass = re.search(r"^myplan_worker_last_pass_timestamp_seconds (\S+)$", text, re.MULTILINE)
+        assert last_pass is not None
+        assert float(last_pass.group(1)) > 0
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def add_account_out_of_bounds(store: Store, account_id: str = "acme") -> None:
