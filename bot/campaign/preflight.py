@@ -9,9 +9,9 @@ the first campaign, not when the server starts.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 
+from bot.alerts.rules import midnight
 from bot.campaign.recipients import read_recipients
 from bot.campaign.results import CampaignQuote, PeriodSpend
 from bot.campaign.segments import SegmentCount
@@ -41,10 +41,6 @@ async def period_spend(store: Store, account_id: str) -> PeriodSpend:
     [start, next payment date): traffic is recorded by the hour as it happens, so all of it is "so far"."""
     subscription = (await store.accounts.snapshot(account_id)).subscription
     spent = await store.traffic.period_cost(
-        account_id, _midnight(subscription.period_start), _midnight(subscription.next_payment_date)
+        account_id, midnight(subscription.period_start), midnight(subscription.next_payment_date)
     )
     return PeriodSpend(since=subscription.period_start, renewal=subscription.next_payment_date, spent=spent)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
