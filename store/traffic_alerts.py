@@ -22,6 +22,7 @@ from store.domain.traffic import (
     SpikeAlert,
     SpikeClaim,
     SpikeStatus,
+    WebhookStatus,
 )
 from store.errors import NotFound
 from store.tables import (
@@ -39,13 +40,6 @@ MAX_ERROR: Final = 200
 PLATFORM: Final = "billing platform"
 DETECTOR: Final = "spike detection"
 """The audit log's actors: the platform (through the API), and the detection that claims a spike."""
-
-
-class WebhookStatus:
-    NONE = "none"
-    """No webhook configured when the block was made: the platform polls."""
-    PENDING = "pending"
-    DELIVERED = "delivered"
 
 
 class TrafficAlertRepository:
@@ -229,7 +223,7 @@ class TrafficAlertRepository:
                 requested_by=by,
                 requested_at=now,
                 updated_at=now,
-                webhook_status=WebhookStatus.PENDING if webhook else WebhookStatus.NONE,
+                webhook_status=(WebhookStatus.PENDING if webhook else WebhookStatus.NONE).value,
                 webhook_attempts=0,
                 webhook_next_at=now,
             )
@@ -315,7 +309,7 @@ class TrafficAlertRepository:
         async with self._db.session() as session:
             due = (
                 select(B)
-                .where(B.webhook_status == WebhookStatus.PENDING, B.webhook_next_at <= now)
+                .where(B.webhook_status == WebhookStatus.PENDING.value, B.webhook_next_at <= now)
                 .where(or_(B.webhook_lease_until.is_(None), B.webhook_lease_until <= now))
                 .order_by(B.webhook_next_at)
                 .limit(limit)
@@ -334,7 +328,7 @@ class TrafficAlertRepository:
                 update(B)
                 .where(B.id == block_id)
                 .values(
-                    webhook_status=WebhookStatus.DELIVERED,
+                    webhook_status=WebhookStatus.DELIVERED.value,
                     webhook_delivered_at=now,
                     webhook_lease_until=None,
                     webhook_error=None,

@@ -131,6 +131,15 @@ class BlockState(StrEnum):
     LIFTED = "lifted"
 
 
+class WebhookStatus(StrEnum):
+    """A destination block's delivery to the billing platform's webhook."""
+
+    NONE = "none"
+    """No webhook configured when the block was made: the platform polls."""
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
 class MuteReason(StrEnum):
     EXPECTED = "expected"
     SNOOZED = "snoozed"
