@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Numeric, String, bindparam, literal_column
+from sqlalchemy import ARRAY, DateTime, Integer, Numeric, String, bindparam, literal_column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -80,19 +80,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class _Keys(TypeDecorator[list[str]]):
+class _Keys(TypeDecorator[list[Any]]):
     """A list of string keys bound as one parameter: a text[] on PostgreSQL, a JSON array on SQLite."""
 
     impl = String
     cache_ok = True
+    item: type[TypeEngine[Any]] = String
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String())
-        return dialect.type_descriptor(ARRAY(String()))
+        return dialect.type_descriptor(ARRAY(self.item()))
 
-    def process_bind_param(self, value: list[str] | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: list[Any] | None, dialect: Dialect) -> Any:
         return json.dumps(value) if dialect.name == "sqlite" else value
+
+
+class _Ids(_Keys):
+    """A list of integer ids bound as one parameter: an integer[] on PostgreSQL, a JSON array on SQLite."""
+
+    cache_ok = True
+    item = Integer
 
 
 class _Among(FunctionElement[bool]):
@@ -115,10 +123,12 @@ def _among_sqlite(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{column} IN (SELECT value FROM json_each({keys}))"
 
 
-def among(column: Any, keys: Iterable[str]) -> ColumnElement[bool]:
-    """`column IN keys` with the keys as one parameter, not one a key: a thousand accounts in a statement
-    that scopes six tables would otherwise be six thousand parameters to render, send and plan."""
-    return _Among(column, bindparam(None, sorted(keys), type_=_Keys()))
+def among(column: Any, keys: Iterable[str] | Iterable[int]) -> ColumnElement[bool]:
+    """`column IN keys` with the keys (strings, or integer ids) as one parameter, not one a key: a thousand
+    accounts in a statement that scopes six tables would otherwise be six thousand parameters to render,
+    send and plan."""
+    kind = _Ids() if isinstance(column.type, Integer) else _Keys()
+    return _Among(column, bindparam(None, sorted(keys), type_=kind))
 
 
 class _Total(TypeDecorator[Decimal]):
