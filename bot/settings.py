@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # acknowledged; unset: the billing platform polls GET /api/v1/accounts/{id}/destination-blocks.
     blocks_webhook_url: AnyHttpUrl | None = None
     blocks_webhook_secret: SecretStr | None = None
+    # Retention (docs/operations.md): what `myplan prune` and the worker's daily prune keep.
+    retain_readings_periods: int = Field(default=2, ge=1, le=120)
+    retain_daily_readings_periods: int = Field(default=13, ge=1, le=1200)
+    retain_alert_periods: int = Field(default=3, ge=1, le=1200)
+    retain_traffic_months: int = Field(default=13, ge=1, le=1200)
+    retain_audit_years: int = Field(default=7, ge=1, le=100)
 
     @property
     def blocks_webhook_key(self) -> str | None:
@@ -171,6 +177,16 @@ class Settings(BaseSettings):
                 "SALES_TEAM_ID is set but the app is installed into one workspace (SLACK_BOT_TOKEN), where "
                 "Sales then are: unset SALES_TEAM_ID, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to "
                 "distribute the app by OAuth"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _readings_rolled_up_before_removed(self) -> Settings:
+        if self.retain_daily_readings_periods < self.retain_readings_periods:
+            raise ValueError(
+                f"RETAIN_DAILY_READINGS_PERIODS ({self.retain_daily_readings_periods}) is less than "
+                f"RETAIN_READINGS_PERIODS ({self.retain_readings_periods}): readings are removed only after "
+                "they are rolled up; raise it or lower RETAIN_READINGS_PERIODS"
             )
         return self
 

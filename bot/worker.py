@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from itertools import groupby
 
 from bot.core.metrics import counted_session
+from bot.retention import prune
+from bot.retention.policy import RetentionPolicy
 from bot.settings import Settings
 from bot.traffic.webhook import BlockWebhook
+from handlers import periodic
 from handlers.alerts.delivery import AlertTuning, DeliveryReport
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import alert_text
@@ -33,7 +37,8 @@ async def run_worker(
     the next worker once its lease runs out. `tuning` replaces the outbox's defaults (leases, timeouts,
     the history budget: bench.soak shortens them; every process on one database should share them).
     Licence hygiene notices and weekly digests are sent on the evaluation pass's schedule, with the same
-    clock; spike alerts, their messages' updates and destination blocks' webhooks on the delivery's."""
+    clock; spike alerts, their messages' updates and destination blocks' webhooks on the delivery's; the
+    retention policy is applied once a day (by whichever worker asks first)."""
     store = settings.open_store()
     session = counted_session()
     alerts = AlertService.from_settings(store, settings, session, tuning=tuning or AlertTuning())
@@ -53,12 +58,25 @@ async def run_worker(
             licences.run(stop, every=evaluate_every),
             digests.run(stop, every=evaluate_every),
             spikes.run(stop, every=deliver_every, webhook=webhook),
+            _prune_daily(
+                store, RetentionPolicy.from_settings(settings), alerts.clock, stop, every=evaluate_every
+            ),
         )
     finally:
         await alerts.close()
         await store.close()
         await session.close()
     log.info("worker stopped")
+
+
+async def _prune_daily(
+    store: Store, policy: RetentionPolicy, clock: Callable[[], datetime], stop: asyncio.Event, *, every: float
+) -> None:
+    async def prune_if_due() -> None:
+        if (report := await prune.daily(store, policy, clock(), stop)) is not None:
+            log.info("prune: %s", "; ".join(report.lines(policy)))
+
+    await periodic.every(every, prune_if_due, stop, what="retention prune")
 
 
 async def run_once(settings: Settings, *, dry_run: bool) -> list[str]:

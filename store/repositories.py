@@ -16,6 +16,7 @@ from store.idempotency import IdempotencyRepository
 from store.link_codes import LinkCodeRepository
 from store.pacing import ChannelPaceRepository
 from store.rates import RateRepository
+from store.retention import RetentionRepository
 from store.staff import StaffRepository
 from store.status import StatusRepository
 from store.traffic import TrafficRepository
@@ -50,6 +51,7 @@ class Store:
         self.traffic = TrafficRepository(db)
         self.traffic_alerts = TrafficAlertRepository(db)
         self.status = StatusRepository(db)
+        self.retention = RetentionRepository(db)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = POOL_SIZE) -> Store:

@@ -26,6 +26,7 @@ from store.tables import (
 from store.upserts import insert_for
 
 EVALUATION_PASS: Final = "evaluation"
+PRUNE_PASS: Final = "prune"
 DAY: Final = timedelta(days=1)
 
 
@@ -70,6 +71,8 @@ class Status(BaseModel):
     alerts: Outbox
     spike_alerts: Outbox
     last_evaluation_pass: datetime | None
+    last_prune: datetime | None
+    """When a worker last began its daily prune (`bot/retention`)."""
     failed_sales_deliveries: list[str]
     """Upgrade requests whose Sales post or email failed for good (their ids)."""
 
@@ -87,6 +90,21 @@ class StatusRepository:
                 .values(name=name, last_at=at)
                 .on_conflict_do_update(index_elements=["name"], set_={"last_at": at})
             )
+
+    async def claim_pass(self, name: str, now: datetime, *, every: timedelta) -> bool:
+        """Take the pass `name` if nobody took it in the last `every`; of processes asking at once, one
+        gets it (the row's update is atomic)."""
+        async with self._db.session() as session:
+            insert = insert_for(session)
+            taken = await session.execute(
+                insert(WorkerPassRow)
+                .values(name=name, last_at=now)
+                .on_conflict_do_update(
+                    index_elements=["name"], set_={"last_at": now}, where=WorkerPassRow.last_at <= now - every
+                )
+                .returning(WorkerPassRow.name)
+            )
+            return taken.first() is not None
 
     async def read(self, now: datetime, *, oauth: bool) -> Status:
         async with self._db.session(read_only=True) as session:
@@ -107,9 +125,7 @@ class StatusRepository:
                     ).order_by(AlertEvaluationFailureRow.account_id)
                 )
             ]
-            last_pass = await session.scalar(
-                select(WorkerPassRow.last_at).where(WorkerPassRow.name == EVALUATION_PASS)
-            )
+            passes = dict((await session.execute(select(WorkerPassRow.name, WorkerPassRow.last_at))).all())
             sales = list(
                 await session.scalars(
                     select(UpgradeRequestRow.id)
@@ -139,7 +155,8 @@ class StatusRepository:
                     SpikeStatus.SENDING,
                     SpikeStatus.FAILED,
                 ),
-                last_evaluation_pass=last_pass,
+                last_evaluation_pass=passes.get(EVALUATION_PASS),
+                last_prune=passes.get(PRUNE_PASS),
                 failed_sales_deliveries=sales,
             )
 

@@ -699,3 +699,13 @@ class WorkerPassRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_at: Mapped[datetime]
+
+
+class UsageRollupRow(Base):
+    """How far an account's usage readings are rolled up to one a day (`bot/retention/rollup.py`): the
+    readings before `rolled_up_before` are, so each prune starts where the last one stopped."""
+
+    __tablename__ = "usage_rollups"
+
+    account_id: Mapped[str] = _account_fk()
+    rolled_up_before: Mapped[datetime]

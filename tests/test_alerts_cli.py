@@ -89,21 +89,7 @@ async def test_the_worker_posts_alerts_serves_its_metrics_and_stops_on_sigterm(
     env = environment(
         database_url, SLACK_BOT_TOKEN="xoxb-worker", SLACK_API_URL=fake_slack.api_url, LOG_LEVEL="WARNING"
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from bot.cli import main; main()",
-        "worker",
-        "--evaluate-every",
-        "0.5",
-        "--deliver-every",
-        "0.2",
-        "--metrics-port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_worker(env, "--deliver-every", "0.2", "--metrics-port", str(port))
     try:
         call = await fake_slack.wait_for("chat.postMessage", where=lambda c: c.ok, timeout=60)
         assert call.params["channel"] == ALERTS_CHANNEL
@@ -121,6 +107,22 @@ async def test_the_worker_posts_alerts_serves_its_metrics_and_stops_on_sigterm(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+async def start_worker(env: dict[str, str], *options: str) -> asyncio.subprocess.Process:
+    """`myplan worker` evaluating every half second, in a process of its own."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "worker",
+        "--evaluate-every",
+        "0.5",
+        *options,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 def free_port() -> int:

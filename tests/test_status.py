@@ -14,7 +14,7 @@ from bot.demo import DEMO_ACCOUNT
 from store import Store
 from store.clock import utcnow
 from store.domain.alerts import AlertKind, AlertStatus
-from store.status import EVALUATION_PASS
+from store.status import EVALUATION_PASS, PRUNE_PASS
 from store.tables import SLACK_BOTS, AlertEvaluationFailureRow, AlertRow
 from tests.test_cli import env, myplan  # noqa: F401  (`env` is a fixture)
 
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.usefixtures("demo")
 
 async def test_all_well_says_so_and_exits_0(store: Store, env: dict[str, str]) -> None:  # noqa: F811
     await store.status.record_pass(EVALUATION_PASS, utcnow())
+    await store.status.record_pass(PRUNE_PASS, utcnow())
     done = myplan("status", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all well" in done.stdout

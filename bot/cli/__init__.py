@@ -1,6 +1,6 @@
 """`myplan`: the operator's command line. Known failures end with one clear line naming the cause and
 the fix (`--verbose` adds the traceback). The commands are in `bot.cli.service`, `bot.cli.accounts`,
-`bot.cli.rates`, `bot.cli.digest` and `bot.cli.status`; what they share is in `bot.cli.common`."""
+`bot.cli.rates`, `bot.cli.digest`, `bot.cli.status` and `bot.cli.prune`; what they share is in `bot.cli.common`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import traceback
 
 import click
 
-from bot.cli import accounts, common, digest, rates, service, status
+from bot.cli import accounts, common, digest, prune, rates, service, status
 from bot.cli.common import cli
 
-__all__ = ["accounts", "cli", "digest", "main", "rates", "service", "status"]
+__all__ = ["accounts", "cli", "digest", "main", "prune", "rates", "service", "status"]
 
 
 def main() -> None:

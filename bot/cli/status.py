@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 STALE: Final = timedelta(minutes=5)
 """A worker pass, or the oldest due alert, older than this needs attention (the worker passes every minute
 and delivers every second)."""
+PRUNE_LATE: Final = timedelta(days=2)
+"""A running worker begins a prune every day: one not begun for this long needs attention."""
 
 
 @cli.command()
@@ -77,6 +79,9 @@ def needs_attention(revision: str | None, head: str, found: Status, now: datetim
         problems.append("no worker pass yet: is `myplan worker` running?")
     elif now - last > STALE:
         problems.append(f"the worker's last pass was at {_when(last)}: is `myplan worker` running?")
+    if last is not None and (found.last_prune is None or now - found.last_prune > PRUNE_LATE):
+        began = f"last began at {_when(found.last_prune)}" if found.last_prune else "has not run"
+        problems.append(f"the worker's daily prune {began}: data is kept past its retention (myplan prune)")
     if found.installations.linked_not_installed:
         teams = ", ".join(found.installations.linked_not_installed)
         problems.append(f"linked workspaces without an installation (uninstalled or revoked): {teams}")
@@ -102,6 +107,7 @@ def report(revision: str | None, head: str, found: Status, now: datetime, attent
         f"alerts          {_outbox(found.alerts, now)}",
         f"spike alerts    {_outbox(found.spike_alerts, now)}",
         f"worker          last pass {_when(last) + f' ({_ago(now - last)} ago)' if last else 'never'}",
+        f"retention       last prune began {_when(found.last_prune) if found.last_prune else 'never'}",
         f"sales           {len(found.failed_sales_deliveries)} failed deliveries"
         + (f": {', '.join(found.failed_sales_deliveries)}" if found.failed_sales_deliveries else ""),
     ]
