@@ -10,6 +10,8 @@
 - bench.ingest: usage readings ingested per second in batches of 100 and 1,000.
 - bench.alerts: quota-alert evaluation of 10,000 and 100,000 accounts.
 - bench.spikes: spike detection over 10,000 accounts × 200 destinations (PostgreSQL).
+- bench.prune: the retention prune of 1,000 accounts' year of hourly readings while readings are ingested
+  (PostgreSQL; `python -m bench.prune` alone runs the 10,000 accounts of the target, about 25 minutes).
 - bench.ingest_alert: a threshold-crossing usage POST to the alert at the fake Slack, via the real server.
 - bench.soak: 200 alerts through a web process and two workers on PostgreSQL, the fake Slack failing a
   quarter of the posts at random (some after storing them), a worker killed mid-run: posted / expected /
@@ -28,17 +30,19 @@ import time
 from pathlib import Path
 
 MODULES = [
-    "bench.cli_start",
-    "bench.rss",
-    "bench.ack",
-    "bench.rates",
-    "bench.campaign",
-    "bench.ingest",
-    "bench.alerts",
-    "bench.spikes",
-    "bench.ingest_alert",
-    "bench.soak",
+    ["bench.cli_start"],
+    ["bench.rss"],
+    ["bench.ack"],
+    ["bench.rates"],
+    ["bench.campaign"],
+    ["bench.ingest"],
+    ["bench.alerts"],
+    ["bench.spikes"],
+    ["bench.prune", "--accounts", "1000"],
+    ["bench.ingest_alert"],
+    ["bench.soak"],
 ]
+"""Each benchmark's module and arguments."""
 RESULTS = Path(__file__).parent / "results" / "latest.txt"
 
 
@@ -54,10 +58,12 @@ def main() -> int:
     sections = [f"My Plan for Slack benchmarks — {machine()}"]
     print(sections[0], flush=True)
     failed = 0
-    for module in MODULES:
+    for module, *arguments in MODULES:
         print(f"\n== {module}", flush=True)
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", module, *arguments], capture_output=True, text=True, check=False
+        )
         output = done.stdout.strip() or done.stderr.strip()[-2000:]
         took = time.perf_counter() - started
         sections.append(f"== {module} ({took:.0f} s{'' if done.returncode == 0 else ', FAILED'})\n{output}")

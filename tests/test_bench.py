@@ -9,11 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from bench import campaign, rates, rss, soak, spikes
+from bench import campaign, prune, rates, rss, soak, spikes
 from bot.rates import sample_rows
 from handlers.alerts.service import AlertService
 from handlers.slack_clients import single_client
 from store import Store
+from store.clock import utcnow
 from store.usage import Reading
 from tests.support.clock import DEMO_NOW
 
@@ -48,6 +49,21 @@ def test_campaign_benchmark_prices_a_list_of_the_size_asked(capsys: pytest.Captu
 def test_campaign_benchmark_refuses_more_than_a_campaign_takes() -> None:
     with pytest.raises(SystemExit):
         campaign.main(["--numbers", "100001"])
+
+
+async def test_the_prune_benchmark_rolls_readings_up_while_it_ingests(
+    store: Store, database_url: str
+) -> None:
+    if store.db.is_sqlite:
+        pytest.skip("bench.prune seeds with PostgreSQL's generate_series")
+    now = utcnow()
+    _, rows = await prune.seed(store, accounts=3, days=120, now=now)
+    assert await prune.count_readings(store) == rows == 3 * 120 * 24
+    _, output, during = await prune.prune_while_ingesting(database_url, store, 3, now)
+    assert "usage readings: 0 were" not in output
+    assert "were rolled up to one a day" in output
+    assert during.recorded == len(during.seconds) > 0, "every reading ingested during the prune was kept"
+    assert await prune.count_readings(store) < rows / 2
 
 
 async def test_the_spike_benchmark_finds_its_one_burst_in_a_hundred(store: Store) -> None:
