@@ -10,7 +10,9 @@ reading of voice minutes every hour for DAYS days up to now, rising from zero ea
 this process ingests a reading for one account after another, as the usage API does
 (`UsageRepository.record`), without pause. It prints the seeding time; the prune's time and rows a second
 (rolled up, removed); and the ingest's latency before and during the prune: p50, p99, the longest, and how
-many calls took over 100 ms (the target: none).
+many calls took over 100 ms (the target: none), and when. PostgreSQL is asked to log any lock wait over
+100 ms in the scratch database (`log_lock_waits`): its server log tells a wait on the prune from a wait on
+the disk or the CPU.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import cycle
 
+import asyncpg
 from sqlalchemy import text
 
 from bench.alerts import scratch_database
@@ -66,6 +69,8 @@ READINGS = (
 class Latencies:
     seconds: list[float]
     recorded: int
+    slow_at: list[datetime]
+    """When each call over 100 ms began."""
 
     def line(self, label: str) -> str:
         if not self.seconds:
@@ -76,6 +81,11 @@ class Latencies:
         return (
             f"{label}: {len(ordered):,} calls, p50 {statistics.median(ordered) * 1000:.1f} ms, p99 "
             f"{p99 * 1000:.1f} ms, longest {ordered[-1] * 1000:.1f} ms, over 100 ms: {slow}"
+            + (
+                f" (at {', '.join(f'{at:%H:%M:%S.%f}'[:-3] for at in self.slow_at)} UTC)"
+                if self.slow_at
+                else ""
+            )
         )
 
 
@@ -124,16 +134,19 @@ async def ingest_until(store: Store, accounts: int, done: asyncio.Event, start: 
     """Readings recorded one after another, an account each, a second apart from `start`, until `done`;
     each call's time."""
     seconds: list[float] = []
+    slow_at: list[datetime] = []
     recorded = 0
     for n in cycle(range(1, accounts + 1)):
         if done.is_set():
             break
         at = start + timedelta(seconds=len(seconds))
         reading = Reading(meter="voice_minutes", used=Decimal(len(seconds)), at=at)
-        started = time.perf_counter()
+        began, started = utcnow(), time.perf_counter()
         recorded += (await store.usage.record(f"bench{n:07d}", [reading], now=at)).recorded
         seconds.append(time.perf_counter() - started)
-    return Latencies(seconds, recorded)
+        if seconds[-1] > SLOW:
+            slow_at.append(began)
+    return Latencies(seconds, recorded, slow_at)
 
 
 async def prune_while_ingesting(
@@ -162,6 +175,18 @@ async def prune_while_ingesting(
     return took, output.decode(), during
 
 
+async def log_lock_waits(url: str) -> None:
+    """Have PostgreSQL log every lock wait over 100 ms in the scratch database (in its server log): what
+    would show the prune blocking an ingest, apart from the disk and the CPU they share."""
+    database = url.rpartition("/")[2]
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'ALTER DATABASE "{database}" SET log_lock_waits = on')
+        await connection.execute(f"ALTER DATABASE \"{database}\" SET deadlock_timeout = '100ms'")
+    finally:
+        await connection.close()
+
+
 async def count_readings(store: Store) -> int:
     async with store.db.engine.connect() as connection:
         return int((await connection.execute(text("SELECT count(*) FROM usage_readings"))).scalar_one())
@@ -170,6 +195,7 @@ async def count_readings(store: Store) -> int:
 async def run(args: argparse.Namespace) -> None:
     now = utcnow()
     async with scratch_database("postgresql", args.postgres_url) as url:
+        await log_lock_waits(url)
         await upgrade_url(url)
         store = Store.from_url(url)
         try:
