@@ -10,7 +10,8 @@ reading of voice minutes every hour for DAYS days up to now, rising from zero ea
 this process ingests a reading for one account after another, as the usage API does
 (`UsageRepository.record`), without pause. It prints the seeding time; the prune's time and rows a second
 (rolled up, removed); and the ingest's latency before and during the prune: p50, p99, the longest, and how
-many calls took over 100 ms (the target: none), and when. PostgreSQL is asked to log any lock wait over
+many calls took over 100 ms (the target: none), and when; then the time of a second prune, which finds
+nothing to do (what each account's queries cost: the daily prune's floor). PostgreSQL is asked to log any lock wait over
 100 ms in the scratch database (`log_lock_waits`): its server log tells a wait on the prune from a wait on
 the disk or the CPU.
 """
@@ -209,6 +210,7 @@ async def run(args: argparse.Namespace) -> None:
             before = await count_readings(store)
             took, output, during = await prune_while_ingesting(url, store, args.accounts, now)
             left = await count_readings(store)
+            again, _, _ = await prune_while_ingesting(url, store, args.accounts, now)
         finally:
             await store.close()
     gone = before + during.recorded - left
@@ -217,6 +219,7 @@ async def run(args: argparse.Namespace) -> None:
         f"prune: {took:.1f} s; {gone:,} readings rolled up or removed ({gone / took:,.0f} rows/s), {left:,} left"
     )
     print(during.line("ingest during the prune"))
+    print(f"the next prune, with nothing left to do (each account's queries only): {again:.1f} s")
 
 
 def main() -> None:

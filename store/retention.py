@@ -1,5 +1,5 @@
-"""Retention: what the prune reads and removes, an account's rows at a time (each table's index begins with
-the account) and a bounded batch per call, each in a transaction of its own so that no ingest waits on
+"""Retention: what the prune reads and removes, an account's rows (or a page of accounts') at a time, as
+each table's index begins with the account, and a bounded batch per call, each in a transaction of its own so that no ingest waits on
 more than one batch (`bot/retention/prune.py` applies the policy)."""
 
 from __future__ import annotations
@@ -166,21 +166,20 @@ class RetentionRepository:
 
     # ------------------------------------------------------------------ traffic and audit (by time)
 
-    async def old_traffic(self, account_id: str, before: datetime, *, limit: int | None) -> int:
+    async def old_traffic(self, accounts: list[str], before: datetime, *, limit: int | None) -> int:
         t = TrafficHourRow
-        return await self._remove(t, and_(t.account_id == account_id, t.hour < before), limit)
+        return await self._remove(t, and_(among(t.account_id, accounts), t.hour < before), limit)
 
-    async def old_spike_alerts(self, account_id: str, before: date, *, limit: int | None) -> int:
+    async def old_spike_alerts(self, accounts: list[str], before: date, *, limit: int | None) -> int:
         """Spike alerts of days before `before`, but for any still being delivered (a block made from one
         keeps its record: its `spike_id` becomes null)."""
         s = TrafficSpikeRow
         unfinished = s.status.in_(_UNFINISHED_SPIKES)
-        return await self._remove(s, and_(s.account_id == account_id, s.day < before, ~unfinished), limit)
+        return await self._remove(s, and_(among(s.account_id, accounts), s.day < before, ~unfinished), limit)
 
-    async def old_audit(self, account_id: str, before: datetime, *, limit: int | None) -> int:
-        return await self._remove(
-            AuditRow, and_(AuditRow.account_id == account_id, AuditRow.at < before), limit
-        )
+    async def old_audit(self, accounts: list[str], before: datetime, *, limit: int | None) -> int:
+        a = AuditRow
+        return await self._remove(a, and_(among(a.account_id, accounts), a.at < before), limit)
 
     # ---------------------------------------------------------------------------------- the batch
 

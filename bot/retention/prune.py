@@ -105,28 +105,27 @@ class _Prune:
         ):
             for account in page:
                 try:
-                    await self.account(account)
+                    await self.by_period(account)
                 except StoreUnavailable:
                     raise
                 except Exception:
                     log.exception("prune of %s failed", account.account_id)
                     self.report.failed_accounts.append(account.account_id)
+            await self.by_time([account.account_id for account in page])
             after = page[-1].account_id
 
-    async def account(self, account: AccountClock) -> None:
-        retention, report, account_id = self.store.retention, self.report, account.account_id
-        await self.by_period(account)
+    async def by_time(self, accounts: list[str]) -> None:
+        """The accounts' traffic, spike alerts and audit entries older than the policy keeps."""
+        retention, report = self.store.retention, self.report
         traffic_from = months_back(self.now, self.policy.traffic_months)
+        audit_from = months_back(self.now, 12 * self.policy.audit_years)
         report.traffic_removed += await self.drain(
-            lambda n: retention.old_traffic(account_id, traffic_from, limit=n)
+            lambda n: retention.old_traffic(accounts, traffic_from, limit=n)
         )
         report.spike_alerts_removed += await self.drain(
-            lambda n: retention.old_spike_alerts(account_id, traffic_from.date(), limit=n)
+            lambda n: retention.old_spike_alerts(accounts, traffic_from.date(), limit=n)
         )
-        audit_from = months_back(self.now, 12 * self.policy.audit_years)
-        report.audit_removed += await self.drain(
-            lambda n: retention.old_audit(account_id, audit_from, limit=n)
-        )
+        report.audit_removed += await self.drain(lambda n: retention.old_audit(accounts, audit_from, limit=n))
 
     async def by_period(self, account: AccountClock) -> None:
         """The account's old readings removed, the rest rolled up as far as the policy says, its old alerts
