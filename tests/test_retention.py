@@ -273,7 +273,7 @@ async def test_a_forecast_is_the_same_after_rolling_up(store: Store) -> None:
     before = await forecasts(store, now)
     assert before, "the voice minutes are forecast"
 
-    done = await prune.prune(store, RetentionPolicy(readings_periods=1), now)
+    done = await prune.prune(store, RetentionPolicy.defaults(readings_periods=1), now)
 
     assert done.readings_rolled_up > 200
     assert await forecasts(store, now) == before
@@ -292,7 +292,7 @@ async def test_a_digest_reads_the_same_week_after_rolling_up(store: Store) -> No
         return (await week_changes(store, plan, zone, since=week.since, until=week.until)).usage_added
 
     before = await used_in_week()
-    done = await prune.prune(store, RetentionPolicy(readings_periods=1), now)
+    done = await prune.prune(store, RetentionPolicy.defaults(readings_periods=1), now)
 
     assert done.readings_rolled_up > 300
     assert await used_in_week() == before

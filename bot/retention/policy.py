@@ -8,7 +8,7 @@ months."""
 from __future__ import annotations
 
 from calendar import monthrange
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
@@ -26,25 +26,30 @@ this recent are never rolled up, whatever the policy, so a digest reads what it 
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    readings_periods: int = 2
+    """The RETAIN_* settings (their defaults are the settings')."""
+
+    readings_periods: int
     """Usage readings are kept one by one for this many billing periods, then rolled up to one a day."""
-    daily_readings_periods: int = 13
+    daily_readings_periods: int
     """Rolled-up readings are kept for this many billing periods, then removed."""
-    alert_periods: int = 3
+    alert_periods: int
     """Alerts are kept whole for this many periods, then compacted to one per meter, kind and period."""
-    traffic_months: int = 13
+    traffic_months: int
     """Hourly traffic by destination (and spike alerts) is kept this many calendar months."""
-    audit_years: int = 7
+    audit_years: int
     """Audit entries are kept this many years."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
+        return cls(**{f.name: getattr(settings, f"retain_{f.name}") for f in fields(cls)})
+
+    @classmethod
+    def defaults(cls, **changes: int) -> RetentionPolicy:
+        """The settings' defaults, but for `changes`."""
+        from bot.settings import Settings
+
         return cls(
-            readings_periods=settings.retain_readings_periods,
-            daily_readings_periods=settings.retain_daily_readings_periods,
-            alert_periods=settings.retain_alert_periods,
-            traffic_months=settings.retain_traffic_months,
-            audit_years=settings.retain_audit_years,
+            **{f.name: Settings.model_fields[f"retain_{f.name}"].default for f in fields(cls)} | changes
         )
 
 

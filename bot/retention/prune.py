@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 BATCH: Final = 5000
 """Rows a batch reads or removes: a few milliseconds of the database's time."""
 ACCOUNTS_PAGE: Final = 500
-_DAY: Final = timedelta(days=1)
 DAILY: Final = timedelta(days=1)
 """How often the worker prunes."""
 
@@ -173,7 +172,9 @@ class _Prune:
             if len(readings) == batch:  # a batch ends with whole days: the last, maybe cut short, waits
                 reached = local_midnight(readings[-1].at.astimezone(zone).date(), zone)
                 if reached <= start:  # one day holds more than a batch: that day alone, whole
-                    reached = min(local_midnight(start.astimezone(zone).date() + _DAY, zone), end)
+                    reached = min(
+                        local_midnight(start.astimezone(zone).date() + timedelta(days=1), zone), end
+                    )
                     readings = await retention.readings(account_id, start=start, end=reached, limit=None)
                 readings = [r for r in readings if r.at < reached]
             drop = to_drop(readings, zone, before)
