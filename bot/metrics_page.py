@@ -44,8 +44,12 @@ async def _read_database(store: Store, now: datetime, *, oauth: bool) -> None:
     for name, outbox in (("alerts", status.alerts), ("spike_alerts", status.spike_alerts)):
         _outbox(name, outbox, now)
     metrics.FAILING_ACCOUNTS.set(len(status.failing))
-    if status.last_evaluation_pass is not None:
-        metrics.LAST_PASS.set(status.last_evaluation_pass.timestamp())
+    for gauge, moment in (
+        (metrics.LAST_PASS, status.last_evaluation_pass),
+        (metrics.LAST_PRUNE, status.last_prune),
+    ):
+        if moment is not None:
+            gauge.set(moment.timestamp())
 
 
 def _outbox(name: str, outbox: Outbox, now: datetime) -> None:

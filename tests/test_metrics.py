@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
 from bot.devtools.fake_slack import FakeSlack
 from bot.settings import Settings
+from store import Store
+from store.status import PRUNE_PASS
 from tests.support.apiclient import IngestApi
 from tests.support.slackdriver import SlackDriver
 
@@ -60,6 +64,12 @@ async def test_metrics_answer_the_named_series_after_traffic(
         "myplan_worker_last_pass_timestamp_seconds",
     ):
         assert series in text, series
+
+
+async def test_the_last_prune_is_read_from_the_database(http: TestClient, store: Store) -> None:  # type: ignore[type-arg]
+    await store.status.record_pass(PRUNE_PASS, datetime(2026, 11, 30, 3, tzinfo=UTC))
+    _, text = await scrape(http)
+    assert "myplan_last_prune_timestamp_seconds 1.7960076e+09" in text
 
 
 async def test_metrics_are_refused_without_the_token(http: TestClient) -> None:  # type: ignore[type-arg]

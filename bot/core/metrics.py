@@ -47,6 +47,9 @@ FAILING_ACCOUNTS: Final = Gauge("myplan_failing_accounts", "Accounts whose alert
 LAST_PASS: Final = Gauge(
     "myplan_worker_last_pass_timestamp_seconds", "When a worker last finished an evaluation pass (Unix time)"
 )
+LAST_PRUNE: Final = Gauge(
+    "myplan_last_prune_timestamp_seconds", "When a worker last began its daily retention prune (Unix time)"
+)
 
 
 def counted_session() -> aiohttp.ClientSession:
