@@ -36,27 +36,12 @@ class UsageOutput(StrEnum):
     STORAGE_GB_RUN_OUT_DATE = "storage_gb_run_out_date"
 
 
-ALLOWANCE_OUTPUTS: Final[dict[Meter, tuple[UsageOutput, UsageOutput, UsageOutput, UsageOutput]]] = {
-    Meter.VOICE_MINUTES: (
-        UsageOutput.VOICE_MINUTES_USED,
-        UsageOutput.VOICE_MINUTES_AVAILABLE,
-        UsageOutput.VOICE_MINUTES_PERCENT,
-        UsageOutput.VOICE_MINUTES_RUN_OUT_DATE,
-    ),
-    Meter.VIDEO_MINUTES: (
-        UsageOutput.VIDEO_MINUTES_USED,
-        UsageOutput.VIDEO_MINUTES_AVAILABLE,
-        UsageOutput.VIDEO_MINUTES_PERCENT,
-        UsageOutput.VIDEO_MINUTES_RUN_OUT_DATE,
-    ),
-    Meter.STORAGE_GB: (
-        UsageOutput.STORAGE_GB_USED,
-        UsageOutput.STORAGE_GB_AVAILABLE,
-        UsageOutput.STORAGE_GB_PERCENT,
-        UsageOutput.STORAGE_GB_RUN_OUT_DATE,
-    ),
-}
-"""Each allowance's outputs: used, available, percent, run-out date."""
+def allowance_outputs(meter: Meter) -> tuple[UsageOutput, UsageOutput, UsageOutput, UsageOutput]:
+    """An allowance's outputs, named after its meter: used, available, percent, run-out date."""
+    used, available, percent, run_out = (
+        UsageOutput(f"{meter.value}_{part}") for part in ("used", "available", "percent", "run_out_date")
+    )
+    return used, available, percent, run_out
 
 
 class RateInput(StrEnum):

@@ -14,11 +14,11 @@ from bot.rates.lookup import OneRate
 from bot.workflow.usage import PlanUsage
 from handlers.interaction import StepOutputs
 from handlers.workflow.ids import (
-    ALLOWANCE_OUTPUTS,
     EstimateOutput,
     RateOutput,
     UpgradeOutput,
     UsageOutput,
+    allowance_outputs,
 )
 from store.domain.upgrades import UpgradeRequest
 
@@ -40,7 +40,7 @@ def usage_outputs(usage: PlanUsage) -> StepOutputs:
         UsageOutput.DATA_AS_OF: int(usage.data_as_of.timestamp()),
     }
     for allowance in usage.allowances:
-        used, available, percent, run_out = ALLOWANCE_OUTPUTS[allowance.meter]
+        used, available, percent, run_out = allowance_outputs(allowance.meter)
         outputs[used] = figure(allowance.used)
         outputs[available] = figure(allowance.available)
         outputs[percent] = allowance.percent
