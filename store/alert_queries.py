@@ -23,6 +23,7 @@ from store.coltypes import Money, among
 from store.domain.alerts import (
     ACCOUNT_WIDE,
     EXHAUSTED,
+    IN_FLIGHT,
     AlertKind,
     AlertStatus,
     ForecastCandidate,
@@ -44,7 +45,6 @@ from store.tables import (
 )
 
 _LIVE: Final = (AlertStatus.PENDING.value, AlertStatus.SENDING.value, AlertStatus.SENT.value)
-_IN_FLIGHT: Final = (AlertStatus.PENDING.value, AlertStatus.SENDING.value)
 _SCALE: Final = 10_000  # Money carries 4 decimal places
 
 
@@ -440,7 +440,7 @@ def due_alerts(now: datetime, limit: int, account_id: str | None, *, lock: bool 
         ),
         else_=exists().where(
             same_period,
-            or_(other.status.in_(_IN_FLIGHT), and_(other.threshold >= EXHAUSTED, other.status.in_(_LIVE))),
+            or_(other.status.in_(IN_FLIGHT), and_(other.threshold >= EXHAUSTED, other.status.in_(_LIVE))),
         ),
     )
     # An alert that may already be in Slack is looked up, never superseded unseen.
@@ -510,7 +510,7 @@ def thread_siblings(alert_ids: Sequence[int], *, lock: bool = False) -> Select[A
     )
     if not lock:
         return query
-    return query.where(sib.status.in_(_IN_FLIGHT)).with_for_update(skip_locked=True, of=sib)
+    return query.where(sib.status.in_(IN_FLIGHT)).with_for_update(skip_locked=True, of=sib)
 
 
 # ------------------------------------------------------------------------------------------------

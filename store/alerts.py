@@ -33,6 +33,7 @@ from store.audit import add_audit
 from store.db import Database
 from store.domain.alerts import (
     ACCOUNT_WIDE,
+    IN_FLIGHT,
     Alert,
     AlertRules,
     AlertStatus,
@@ -53,8 +54,6 @@ from store.tables import (
 from store.upserts import insert_for
 
 log = logging.getLogger(__name__)
-
-_IN_FLIGHT = (AlertStatus.PENDING.value, AlertStatus.SENDING.value)
 
 
 class AlertRepository(AlertEvaluation):
@@ -542,7 +541,7 @@ class _Threads:
 
     def may_claim(self, alert_id: int) -> bool:
         siblings = self._siblings(alert_id)
-        if any(row.status in _IN_FLIGHT and row.id not in self._locked for row in siblings):
+        if any(row.status in IN_FLIGHT and row.id not in self._locked for row in siblings):
             return False
         return not any(
             row.id < alert_id

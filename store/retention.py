@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.coltypes import among
 from store.db import Database
-from store.domain.alerts import DEFAULT_TIME_ZONE, AlertStatus
+from store.domain.alerts import DEFAULT_TIME_ZONE, IN_FLIGHT
 from store.domain.bounds import EARLIEST, LATEST
 from store.domain.traffic import SpikeStatus
 from store.tables import (
@@ -51,7 +51,6 @@ class StoredReading:
     at: datetime
 
 
-_UNFINISHED_ALERTS = (AlertStatus.PENDING.value, AlertStatus.SENDING.value)
 _UNFINISHED_SPIKES = (SpikeStatus.PENDING.value, SpikeStatus.SENDING.value)
 
 
@@ -159,7 +158,7 @@ class RetentionRepository:
                 )
                 .label("n"),
             )
-            .where(a.account_id == account_id, a.period_end <= ended_by, a.status.not_in(_UNFINISHED_ALERTS))
+            .where(a.account_id == account_id, a.period_end <= ended_by, a.status.not_in(IN_FLIGHT))
             .subquery()
         )
         return await self._remove(AlertRow, a.id.in_(select(ranked.c.id).where(ranked.c.n > 1)), limit)

@@ -85,6 +85,10 @@ class AlertStatus(StrEnum):
     """Alerts for its meter were turned off before it was posted."""
 
 
+IN_FLIGHT: Final = (AlertStatus.PENDING.value, AlertStatus.SENDING.value)
+"""The statuses of an alert still to be delivered (claimed, not yet posted)."""
+
+
 class Resolution(StrEnum):
     """Why a meter's alert message was resolved."""
 
