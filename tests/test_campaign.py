@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.campaign.recipients import MAX_FILE_BYTES, MAX_RECIPIENTS
 from bot.devtools.fake_slack import FILE_DOWNLOAD_METHOD, FakeSlack, RecordedCall
-from bot.devtools.signing import block_actions_payload, view_submission_payload
+from bot.devtools.signing import block_actions_payload
 from bot.rates import RateRow
 from handlers.campaign.form import CampaignMetadata
 from handlers.campaign.ids import Action, Callback
@@ -25,7 +25,7 @@ from handlers.messages import money
 from store import Store
 from tests.support.apiclient import IngestApi
 from tests.support.blocks import buttons
-from tests.support.slackdriver import ADMIN, STAFF, TEAM, Reply, SlackDriver, all_text
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, Reply, SlackDriver, all_text, submission_of
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -114,14 +114,9 @@ def submission(
         CampaignBlock.CAMPAIGN_NUMBERS: {Action.CAMPAIGN_NUMBERS: pasted},
         CampaignBlock.CAMPAIGN_MESSAGE: {Action.CAMPAIGN_MESSAGE: message},
     }
-    return view_submission_payload(
-        team_id=TEAM,
-        user_id=user,
-        callback_id=Callback.CAMPAIGN,
-        state_values=state,
-        private_metadata=view["private_metadata"] if private_metadata is None else private_metadata,
-        blocks=view["blocks"],
-    )
+    if private_metadata is not None:
+        view = view | {"private_metadata": private_metadata}
+    return submission_of(view, state, user=user)
 
 
 async def submit(slack: SlackDriver, payload: dict[str, Any]) -> dict[str, Any]:

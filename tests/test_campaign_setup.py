@@ -6,12 +6,11 @@ from typing import Any
 
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
-from bot.devtools.signing import view_submission_payload
-from handlers.campaign.ids import Action, Callback
+from handlers.campaign.ids import Action
 from handlers.campaign.ids import Block as CampaignBlock
 from store import Store
 from tests.support.clock import DEMO_NOW
-from tests.support.slackdriver import ADMIN, TEAM, SlackDriver, all_text
+from tests.support.slackdriver import TEAM, SlackDriver, all_text
 
 
 async def test_an_unlinked_workspace_is_told_how_to_link(slack: SlackDriver, fake_slack: FakeSlack) -> None:
@@ -31,14 +30,6 @@ async def test_without_a_rate_table_the_answer_says_so(
         CampaignBlock.CAMPAIGN_NUMBERS: {Action.CAMPAIGN_NUMBERS: "+44 7400 123456"},
         CampaignBlock.CAMPAIGN_MESSAGE: {Action.CAMPAIGN_MESSAGE: "Hello"},
     }
-    submission = view_submission_payload(
-        team_id=TEAM,
-        user_id=ADMIN,
-        callback_id=Callback.CAMPAIGN,
-        state_values=state,
-        private_metadata=view["private_metadata"],
-        blocks=view["blocks"],
-    )
-    assert (await slack.interact(submission)).status == 200
+    assert (await slack.submit(view, state)).status == 200
     answer = await fake_slack.wait_for("response_url", where=lambda c: c.url == reply.response_url)
     assert "No rate table has been loaded yet" in all_text(answer.params)

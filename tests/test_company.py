@@ -10,7 +10,7 @@ import pytest
 from bot.demo import DEMO_ACCOUNT, demo_document
 from bot.devtools.blockkit import validate_view
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.devtools.signing import block_actions_payload, block_suggestion_payload, view_submission_payload
+from bot.devtools.signing import block_actions_payload, block_suggestion_payload
 from handlers.company.form import FIELD_BLOCKS
 from handlers.company.ids import Action as CompanyAction
 from handlers.company.ids import Block as CompanyBlock
@@ -106,15 +106,7 @@ async def submit(
     """Submit `view` with its pre-filled values changed by `typed`; return the ack's JSON ({} = closed)."""
     assert set(typed) <= set(COMPANY_FIELDS), typed
     values: Values = {field: typed.get(field, shown) for field, shown in prefilled(view).items()}
-    payload = view_submission_payload(
-        team_id=TEAM,
-        user_id=user,
-        callback_id=view["callback_id"],
-        private_metadata=view["private_metadata"],
-        state_values=state_of(values),
-        blocks=view["blocks"],
-    )
-    response = await slack.interact(payload)
+    response = await slack.submit(view, state_of(values), user=user)
     assert response.status == 200
     body = await response.text()
     answer: dict[str, Any] = json.loads(body) if body else {}

@@ -22,19 +22,18 @@ from slack_sdk.errors import SlackApiError
 from bot.demo import demo_document
 from bot.devtools.fake_calls import Lost
 from bot.devtools.fake_slack import DROP, TIMEOUT, FakeSlack, Fault
-from bot.devtools.signing import block_actions_payload, view_submission_payload
+from bot.devtools.signing import block_actions_payload
 from bot.settings import Settings
 from handlers.alerts.service import AlertService
 from handlers.slack_clients import build_client
 from handlers.upgrade.ids import Action as UpgradeAction
-from handlers.upgrade.ids import Block as UpgradeBlock
-from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from store.domain.alerts import Alert, AlertRules, AlertStatus
 from store.domain.upgrades import Delivery, UpgradeRequest
 from tests.support.alerting import ADMIN, in_channels, service, slack_provider
 from tests.support.clock import DEMO_NOW, FakeClock
 from tests.support.slackdriver import TEAM, SlackDriver, all_text
+from tests.support.upgrade import upgrade_state
 
 UNCONFIRMED_DELAY = timedelta(seconds=60)
 SALES = "C0SALES"
@@ -340,27 +339,8 @@ async def open_upgrade_modal(slack: SlackDriver, fake_slack: FakeSlack) -> dict[
 
 
 async def request_more_minutes(slack: SlackDriver, view: dict[str, Any]) -> None:
-    state: dict[str, Any] = {
-        UpgradeBlock.UPGRADE_KIND: {
-            UpgradeAction.UPGRADE_KIND: {
-                "type": "static_select",
-                "selected_option": {"value": "voice_minutes", "text": {"type": "plain_text", "text": "x"}},
-            }
-        },
-        UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: None},
-        UpgradeBlock.UPGRADE_QUANTITY: {
-            UpgradeAction.UPGRADE_QUANTITY: {"type": "number_input", "value": "500"}
-        },
-    }
-    submission = view_submission_payload(
-        team_id=TEAM,
-        user_id=REQUESTER,
-        callback_id=UpgradeCallback.UPGRADE,
-        state_values=state,
-        private_metadata=view["private_metadata"],
-        blocks=view["blocks"],
-    )
-    response = await slack.interact(submission)
+    state = upgrade_state(kind="voice_minutes", quantity="500")
+    response = await slack.submit(view, state, user=REQUESTER)
     assert response.status == 200
     text = await response.text()
     assert not text or json.loads(text) == {}, "accepted: the modal closes"

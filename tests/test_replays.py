@@ -30,13 +30,12 @@ from handlers.event_dedupe import Replays, replay_key
 from handlers.home import TAB_BUTTON, HomeTab, TabChoice
 from handlers.services import Services
 from handlers.upgrade.form import UpgradeModalMetadata
-from handlers.upgrade.ids import Action as UpgradeAction
-from handlers.upgrade.ids import Block as UpgradeBlock
 from handlers.upgrade.ids import Callback as UpgradeCallback
 from store import Store
 from tests.support.installs import Http
 from tests.support.slackdriver import ADMIN, SIGNING_SECRET, TEAM, all_text
 from tests.support.spied_app import spied_app
+from tests.support.upgrade import upgrade_state
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -77,18 +76,7 @@ def signed(
 
 
 def upgrade_submission(*, note: str = "Busy season", kind: str | None = "voice_minutes") -> dict[str, Any]:
-    state: dict[str, Any] = {
-        UpgradeBlock.UPGRADE_KIND: {
-            UpgradeAction.UPGRADE_KIND: {"type": "static_select", "selected_option": {"value": kind}}
-            if kind
-            else {"type": "static_select"}
-        },
-        UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: note},
-    }
-    if kind == "voice_minutes":
-        state[UpgradeBlock.UPGRADE_QUANTITY] = {
-            UpgradeAction.UPGRADE_QUANTITY: {"type": "number_input", "value": "500"}
-        }
+    state = upgrade_state(kind=kind, quantity="500" if kind == "voice_minutes" else None, note=note)
     return view_submission_payload(
         team_id=TEAM,
         user_id=ADMIN,

@@ -10,7 +10,7 @@ import pytest
 
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.devtools.signing import block_actions_payload, view_submission_payload
+from bot.devtools.signing import block_actions_payload
 from bot.settings import Settings
 from handlers.plan.features import MenuChoice, MenuVerb
 from handlers.plan.ids import Action as PlanAction
@@ -24,7 +24,8 @@ from store.domain.plan import FeatureKey, FeatureStatus
 from store.domain.upgrades import Delivery, UpgradeStatus
 from tests.support.blocks import action_ids
 from tests.support.clock import DEMO_NOW
-from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text, submission_of
+from tests.support.upgrade import select, upgrade_state
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -41,13 +42,6 @@ def click(action_id: str, *, user: str = ADMIN, team: str = TEAM, **kwargs: Any)
     return block_actions_payload(team_id=team, user_id=user, action_id=action_id, **kwargs)
 
 
-def select(value: str) -> dict[str, Any]:
-    return {
-        "type": "static_select",
-        "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
-    }
-
-
 def submission(
     view: dict[str, Any],
     *,
@@ -59,27 +53,8 @@ def submission(
     team: str = TEAM,
 ) -> dict[str, Any]:
     """A view_submission of the modal `view` (as opened), filled in as given."""
-    state: dict[str, Any] = {
-        UpgradeBlock.UPGRADE_KIND: {
-            UpgradeAction.UPGRADE_KIND: select(kind) if kind else {"type": "static_select"}
-        },
-        UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: note},
-    }
-    if quantity is not None:
-        state[UpgradeBlock.UPGRADE_QUANTITY] = {
-            UpgradeAction.UPGRADE_QUANTITY: {"type": "number_input", "value": quantity}
-        }
-    if feature is not None:
-        state[UpgradeBlock.UPGRADE_FEATURE] = {UpgradeAction.UPGRADE_FEATURE: select(feature)}
-    return view_submission_payload(
-        team_id=team,
-        user_id=user,
-        callback_id=UpgradeCallback.UPGRADE,
-        state_values=state,
-        private_metadata=view["private_metadata"],
-        blocks=view["blocks"],
-        view_id=view.get("id", "V0FAKE"),
-    )
+    state = upgrade_state(kind=kind, quantity=quantity, feature=feature, note=note)
+    return submission_of(view, state, user=user, team=team)
 
 
 async def open_modal(slack: SlackDriver, fake_slack: FakeSlack, **kwargs: Any) -> dict[str, Any]:

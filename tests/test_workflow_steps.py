@@ -14,15 +14,13 @@ import pytest
 
 from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack, RecordedCall
-from bot.devtools.signing import function_executed_event, view_submission_payload
-from handlers.upgrade.ids import Action as UpgradeAction
-from handlers.upgrade.ids import Block as UpgradeBlock
-from handlers.upgrade.ids import Callback as UpgradeCallback
+from bot.devtools.signing import function_executed_event
 from handlers.workflow.ids import Callback
 from store import Store
 from store.domain.upgrades import Delivery, UpgradeKind, UpgradeStatus
 from tests.support.clock import DEMO_NOW
 from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
+from tests.support.upgrade import upgrade_state
 
 MANIFEST: dict[str, Any] = json.loads((Path(__file__).parents[1] / "manifest.json").read_text())
 STEP_TOKEN = "xwfp-test-function-token"
@@ -321,27 +319,8 @@ async def test_request_an_upgrade_reaches_sales_as_the_modals_request_does(
     # The modal's request, by one administrator…
     await slack.command("upgrade", user=ADMIN)
     view: dict[str, Any] = (await fake_slack.wait_for("views.open")).params["view"]
-    state: dict[str, Any] = {
-        UpgradeBlock.UPGRADE_KIND: {
-            UpgradeAction.UPGRADE_KIND: {
-                "type": "static_select",
-                "selected_option": {"value": "voice_minutes", "text": {"type": "plain_text", "text": "x"}},
-            }
-        },
-        UpgradeBlock.UPGRADE_QUANTITY: {
-            UpgradeAction.UPGRADE_QUANTITY: {"type": "number_input", "value": "2000"}
-        },
-        UpgradeBlock.UPGRADE_NOTE: {UpgradeAction.UPGRADE_NOTE: "Busy season"},
-    }
-    submission = view_submission_payload(
-        team_id=TEAM,
-        user_id=ADMIN,
-        callback_id=UpgradeCallback.UPGRADE,
-        state_values=state,
-        private_metadata=view["private_metadata"],
-        blocks=view["blocks"],
-    )
-    assert (await slack.interact(submission)).status == 200
+    state = upgrade_state(kind="voice_minutes", quantity="2000", note="Busy season")
+    assert (await slack.submit(view, state)).status == 200
     modal_post = (await fake_slack.wait_for("chat.postMessage", where=to_sales)).params
 
     # …and the step's, by another, with the same inputs.

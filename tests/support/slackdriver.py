@@ -15,6 +15,7 @@ from bot.devtools.signing import (
     interactive_body,
     signed_headers,
     slash_command_body,
+    view_submission_payload,
 )
 from handlers.home import TAB_BUTTON, HomeTab, TabChoice
 
@@ -70,6 +71,12 @@ class SlackDriver:
     async def interact(self, payload: dict[str, Any]) -> ClientResponse:
         return await self.post(interactive_body(payload))
 
+    async def submit(
+        self, view: dict[str, Any], state: dict[str, Any], *, user: str = ADMIN, team: str = TEAM
+    ) -> ClientResponse:
+        """Submit the modal `view` (as the app opened it) with `state` as its `view.state.values`."""
+        return await self.interact(submission_of(view, state, user=user, team=team))
+
     async def click_on_home(
         self, action_id: str, value: str | None = None, *, user: str = ADMIN, **action: Any
     ) -> ClientResponse:
@@ -85,6 +92,21 @@ class SlackDriver:
 
     async def event(self, event: dict[str, Any], *, team: str = TEAM) -> ClientResponse:
         return await self.post(event_body(event, team_id=team), content_type="application/json")
+
+
+def submission_of(
+    view: dict[str, Any], state: dict[str, Any], *, user: str = ADMIN, team: str = TEAM
+) -> dict[str, Any]:
+    """The view_submission of the modal `view` (as the app opened it), its inputs holding `state`."""
+    return view_submission_payload(
+        team_id=team,
+        user_id=user,
+        callback_id=view["callback_id"],
+        state_values=state,
+        private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
+        view_id=view.get("id", "V0FAKE"),
+    )
 
 
 def all_text(params: dict[str, Any]) -> str:
