@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.demo import add_month, demo_document
+from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import AlertRef
@@ -30,6 +30,7 @@ from tests.support.alerting import (
     use_alerts_channel,
 )
 from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.plans import next_period
 from tests.support.slackdriver import all_text
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -138,16 +139,7 @@ async def test_a_new_period_resolves_the_message(
     (post,) = top_posts(fake_slack)
 
     clock.now = datetime(2026, 12, 5, 10, tzinfo=UTC)
-    doc = demo_document(DEMO_NOW)
-    renewed = doc.model_copy(
-        update={
-            "period_start": doc.next_payment_date,
-            "next_payment_date": add_month(doc.next_payment_date),
-            "allowances": {
-                m: AllowanceDoc(available=a.available, used=Decimal(0)) for m, a in doc.allowances.items()
-            },
-        }
-    )
+    renewed = next_period(demo_document(DEMO_NOW))
     await store.accounts.upsert(ACCOUNT, renewed, now=clock.now)
     assert await alerts.resolve() == 1
     (resolved,) = updates(fake_slack)

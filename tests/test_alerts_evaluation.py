@@ -10,7 +10,7 @@ import pytest
 
 from bot.alerts.forecast import forecast_from_readings
 from bot.alerts.rules import crossed, midnight, watched_meters
-from bot.demo import add_month, demo_document
+from bot.demo import demo_document
 from bot.devtools.fake_slack import FakeSlack
 from handlers.alerts.service import AlertService
 from store import Store
@@ -20,6 +20,7 @@ from store.domain.plan import FeatureKey, FeatureStatus, Meter
 from store.usage import Reading
 from tests.support.alerting import ACCOUNT, ADMIN, read, service, use_alerts_channel
 from tests.support.clock import DEMO_NOW, FakeClock
+from tests.support.plans import next_period
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -86,16 +87,7 @@ async def test_a_new_billing_period_re_arms_the_thresholds(
 
     # The billing platform starts the next period: usage resets.
     clock.now = datetime(2026, 12, 5, 10, tzinfo=UTC)
-    doc = demo_document(DEMO_NOW)
-    doc = doc.model_copy(
-        update={
-            "period_start": doc.next_payment_date,
-            "next_payment_date": add_month(doc.next_payment_date),
-            "allowances": {
-                m: AllowanceDoc(available=a.available, used=Decimal(0)) for m, a in doc.allowances.items()
-            },
-        }
-    )
+    doc = next_period(demo_document(DEMO_NOW))
     await store.accounts.upsert(ACCOUNT, doc, now=clock.now)
     await alerts.evaluate()
     assert await thresholds_of(store) == [80, 90], "nothing new at 0%"

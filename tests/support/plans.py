@@ -1,10 +1,13 @@
-"""The sample account as a domain snapshot, for tests of the pure view builders."""
+"""The sample account as a domain snapshot, for tests of the pure view builders, and as the billing platform
+sends it when a period starts."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from bot.demo import demo_document
+from bot.demo import add_month, demo_document
+from store.domain.account import AccountDocument, AllowanceDoc
 from store.domain.plan import Account, Allowance, Feature, PlanSnapshot, Subscription
 from tests.support.clock import DEMO_NOW
 
@@ -29,4 +32,17 @@ def demo_plan(**feature_changes: dict[str, Any]) -> PlanSnapshot:
             Allowance(meter=m, available=a.available, used=a.used) for m, a in doc.allowances.items()
         ),
         features=tuple(features),
+    )
+
+
+def next_period(doc: AccountDocument) -> AccountDocument:
+    """`doc` as the billing platform sends it when the next billing period starts: usage back to zero."""
+    return doc.model_copy(
+        update={
+            "period_start": doc.next_payment_date,
+            "next_payment_date": add_month(doc.next_payment_date),
+            "allowances": {
+                m: AllowanceDoc(available=a.available, used=Decimal(0)) for m, a in doc.allowances.items()
+            },
+        }
     )
