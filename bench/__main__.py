@@ -1,7 +1,8 @@
 """`python -m bench`: every benchmark in one run, on SQLite and (when reachable) PostgreSQL.
 
 - bench.cli_start: `myplan --help` start to exit, next to a bare interpreter and a bare click program.
-- bench.rss: `myplan serve`'s idle resident set size, next to a bare bolt app's.
+- bench.rss: `myplan serve`'s idle resident set size, next to a bare bolt app's and to that app with the
+  stack the specification requires (SQLAlchemy 2's async ORM, pydantic-settings).
 - bench.ack: ack latency p50/p95/p99, requests/s and ack→reply time of the real server for `/plan`,
   `/rates <phone number>`, a block action, a view submission and `app_home_opened` at concurrency 1, 8
   and 32, next to a bare bolt app doing the same Slack I/O; peak RSS idle and under load.

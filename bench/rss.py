@@ -1,6 +1,8 @@
 """`python -m bench.rss`: the idle resident set size of `myplan serve` on the demo database, SQLite and (when
 BENCH_POSTGRES_URL or the local server answers, as for bench.ack) PostgreSQL, next to a bare bolt app's
-(bench/bare_app.py) in the same run (target: under 80 MB on the machine in docs/).
+(bench/bare_app.py) and that app with the stack the specification requires of ours (bench/stack_app.py:
+SQLAlchemy 2's async ORM, pydantic-settings) in the same run (target: under 80 MB on the machine in
+docs/).
 
 Each server is started as a fresh process, as bench.ack starts it; its VmRSS is read once it answers (ours:
 its health check, which reads the database) and has settled. Several runs, the servers alternated; the
@@ -27,6 +29,7 @@ TARGET_MB = 80
 SETTLE_SECONDS = 1.0
 OURS = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
 BARE = [sys.executable, "-m", "bench.bare_app"]
+STACK = [sys.executable, "-m", "bench.stack_app"]
 
 
 async def demo_database(url: str) -> None:
@@ -68,7 +71,8 @@ def server_env(database_url: str) -> dict[str, str]:
 
 
 async def run(runs: int, postgres_url: str | None = None) -> str:
-    """SQLite, PostgreSQL when `postgres_url` is given (an empty database, filled here), and the bare app."""
+    """SQLite, PostgreSQL when `postgres_url` is given (an empty database, filled here); the bare app and
+    the required stack alongside."""
     with tempfile.TemporaryDirectory() as folder:
         databases = {"SQLite": f"sqlite+aiosqlite:///{folder}/bench.db"}
         if postgres_url is not None:
@@ -76,20 +80,28 @@ async def run(runs: int, postgres_url: str | None = None) -> str:
         for url in databases.values():
             await demo_database(url)
         ours: dict[str, list[float]] = {name: [] for name in databases}
+        stack: dict[str, list[float]] = {name: [] for name in databases}
         bare = []
         for _ in range(runs):  # alternated, so all see the same machine
             for name, url in databases.items():
                 ours[name].append(await idle_rss(OURS, server_env(url), "/healthz"))
+                stack[name].append(await idle_rss(STACK, server_env(url), "/healthz"))
             bare.append(await idle_rss(BARE, server_env(databases["SQLite"]), None))
     lines = [f"idle RSS, MB, {runs} runs each (min–max); target for myplan serve: under {TARGET_MB} MB"]
     for name, values in ours.items():
         label = f"myplan serve ({name})"
-        lines.append(f"  {label:<27}{_span(values)}  {'met' if max(values) < TARGET_MB else 'NOT met'}")
+        lines.append(f"  {label:<36}{_span(values)}  {'met' if max(values) < TARGET_MB else 'NOT met'}")
     if postgres_url is None:
-        lines.append(f"  {'myplan serve (PostgreSQL)':<27}not measured: PostgreSQL did not answer")
-    lines.append(f"  {'bare bolt app':<27}{_span(bare)}")
+        lines.append(f"  {'myplan serve (PostgreSQL)':<36}not measured: PostgreSQL did not answer")
+    for name, values in stack.items():
+        lines.append(f"  {f'bolt + required stack ({name})':<36}{_span(values)}")
+    lines.append(f"  {'bare bolt app':<36}{_span(bare)}")
     differences = ", ".join(f"{min(values) - min(bare):.0f} MB ({name})" for name, values in ours.items())
-    lines.append(f"  {'difference':<28}{differences}")
+    lines.append(f"  {'difference from the bare app':<37}{differences}")
+    ours_over_stack = ", ".join(
+        f"{min(ours[name]) - min(values):.0f} MB ({name})" for name, values in stack.items()
+    )
+    lines.append(f"  {'ours over the required stack':<37}{ours_over_stack}")
     return "\n".join(lines)
 
 
