@@ -129,9 +129,14 @@ class TrafficAlertRepository:
             rows = await session.scalars(select(A).where(A.id.in_(ids)).order_by(A.id))
             return [_alert(row, targets.get(row.id)) for row in rows]
 
-    async def sent(self, spike_id: int, *, team_id: str, channel: str, ts: str, now: datetime) -> None:
-        await self._set(
+    async def sent(
+        self, spike_id: int, attempt: int, *, team_id: str, channel: str, ts: str, now: datetime
+    ) -> bool:
+        """Attempt `attempt` posted the alert as `ts`; False, recording nothing, when that attempt is no
+        longer the alert's (its lease lapsed and another pass took it over: that pass looks the post up)."""
+        return await self._finish(
             spike_id,
+            attempt,
             status=SpikeStatus.SENT.value,
             team_id=team_id,
             channel=channel,
@@ -144,8 +149,11 @@ class TrafficAlertRepository:
             message_stale=False,
         )
 
-    async def retry(self, spike_id: int, *, reason: str, at: datetime, may_be_posted: bool) -> None:
-        """Put back for `at`; `may_be_posted` once any attempt's outcome was unknown (it stays so)."""
+    async def retry(
+        self, spike_id: int, attempt: int, *, reason: str, at: datetime, may_be_posted: bool
+    ) -> bool:
+        """Put back for `at`; `may_be_posted` once any attempt's outcome was unknown (it stays so). False
+        as `sent`."""
         values: dict[str, Any] = {
             "status": SpikeStatus.PENDING.value,
             "next_attempt_at": at,
@@ -154,14 +162,26 @@ class TrafficAlertRepository:
         }
         if may_be_posted:
             values["may_be_posted"] = True
-        await self._set(spike_id, **values)
+        return await self._finish(spike_id, attempt, **values)
 
-    async def give_up(self, spike_id: int, status: SpikeStatus, reason: str) -> None:
-        await self._set(spike_id, status=status.value, lease_until=None, error=reason[:MAX_ERROR])
+    async def give_up(self, spike_id: int, attempt: int, status: SpikeStatus, reason: str) -> bool:
+        """False as `sent`."""
+        return await self._finish(
+            spike_id, attempt, status=status.value, lease_until=None, error=reason[:MAX_ERROR]
+        )
 
-    async def _set(self, spike_id: int, **values: Any) -> None:
+    async def _finish(self, spike_id: int, attempt: int, **values: Any) -> bool:
+        """The outcome of attempt `attempt`, recorded only while that attempt is the alert's (sending, and
+        not taken over since), so a late pass never overwrites the pass that took the alert over."""
         async with self._db.session() as session:
-            await session.execute(update(A).where(A.id == spike_id).values(**values))
+            finished = await session.scalar(
+                update(A)
+                .where(A.id == spike_id, A.status == SpikeStatus.SENDING.value, A.attempts == attempt)
+                .values(**values)
+                .returning(A.id)
+                .execution_options(synchronize_session=False)
+            )
+            return finished is not None
 
     # -- what people do -------------------------------------------------------------------------------------
 

@@ -23,13 +23,14 @@ from bot.devtools.signing import block_actions_payload
 from bot.settings import Settings
 from bot.traffic.spikes import Baseline, baseline, is_spike
 from bot.traffic.webhook import BlockWebhook
+from handlers.posting import ChannelPacer
 from handlers.traffic.ids import Action
 from handlers.traffic.ids import Block as BlockId
 from handlers.traffic.spike_alerts import SPIKE_EVENT, SpikeAlerts
 from handlers.traffic.spike_views import SpikeRef
 from store import Store
 from store.domain.rates import RateRow
-from store.domain.traffic import SpikeStatus
+from store.domain.traffic import SpikeClaim, SpikeStatus
 from tests.conftest import INGEST_TOKEN
 from tests.support.alerting import ADMIN, ALERTS_CHANNEL, set_alerts_channel
 from tests.support.apiclient import IngestApi
@@ -417,6 +418,72 @@ async def test_a_post_slack_stored_but_answered_500_is_found_not_posted_twice(
     assert len(fake_slack.calls_to("chat.postMessage")) == 1, "not posted again"
     found = await store.traffic_alerts.get(spike_id(stored))
     assert found.status is SpikeStatus.SENT
+
+
+def latvia_spike(at: datetime) -> SpikeClaim:
+    return SpikeClaim(
+        area="371",
+        place="Latvia",
+        kind="voice",
+        day=at.date(),
+        window_start=at - timedelta(hours=12),
+        window_end=at,
+        quantity=Decimal(300),
+        cost=Decimal(60),
+        rate=Decimal("0.2"),
+        baseline=Decimal(2),
+        baseline_days=27,
+        high_risk=True,
+        prefixes=("+3719000060",),
+    )
+
+
+class TakenOverWhileWaiting(ChannelPacer):
+    """The first pass's wait for its channel's slot outlasts its lease: meanwhile another pass takes the
+    alert over and posts it."""
+
+    def __init__(self, clock: FakeClock, other: SpikeAlerts) -> None:
+        super().__init__(0)
+        self.fake_clock, self.other = clock, other
+
+    async def wait(self, channel: str, team_id: str = "") -> None:
+        self.fake_clock.advance(minutes=6)  # past the 5-minute lease
+        assert await self.other.deliver_due() == 1
+
+
+async def test_a_pass_that_outlives_its_lease_leaves_the_alert_to_the_pass_that_took_it_over(
+    store: Store, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
+    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
+    taker = SpikeAlerts(store, services_client(fake_slack), pacer=ChannelPacer(0), clock=clock)
+    slow = SpikeAlerts(
+        store, services_client(fake_slack), pacer=TakenOverWhileWaiting(clock, taker), clock=clock
+    )
+
+    assert await slow.deliver_due() == 0
+    assert len(spike_posts(fake_slack)) == 1, "posted once, by the pass that took it over"
+    assert (await store.traffic_alerts.get(claimed)).status is SpikeStatus.SENT
+
+
+async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_alert_over(
+    store: Store, clock: FakeClock
+) -> None:
+    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
+    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
+    alerts, lease = store.traffic_alerts, timedelta(minutes=5)
+    (first,) = await alerts.claim_due(clock(), lease=lease, limit=10)
+    (second,) = await alerts.claim_due(clock.advance(minutes=6), lease=lease, limit=10)
+    assert await alerts.sent(
+        claimed, second.attempts, team_id=TEAM, channel=ALERTS_CHANNEL, ts="1.2", now=clock()
+    )
+
+    assert not await alerts.retry(
+        claimed, first.attempts, reason="ratelimited", at=clock(), may_be_posted=False
+    )
+    assert not await alerts.give_up(claimed, first.attempts, SpikeStatus.FAILED, "channel_not_found")
+    kept = await alerts.get(claimed)
+    assert (kept.status, kept.message_ts) == (SpikeStatus.SENT, "1.2")
 
 
 async def reply_to(fake: FakeSlack, payload: dict[str, Any]) -> RecordedCall:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 SPIKE_EVENT: Final = "myplan_traffic_spike"
 """Message metadata event type: each posted spike alert carries its id, so a lost outcome can be looked up."""
+
+
+LEASE_RUNNING_OUT: Final = "deferred: the lease was running out before the post"
 
 
 def spike_metadata(spike_id: int) -> dict[str, Any]:
@@ -59,7 +63,7 @@ class SpikeAlerts:
         client_for_team: ClientForTeam,
         *,
         pacer: ChannelPacer | None = None,
-        clock: Any = utcnow,
+        clock: Callable[[], datetime] = utcnow,
         tuning: SpikeTuning | None = None,
     ) -> None:
         self.store = store
@@ -92,10 +96,13 @@ class SpikeAlerts:
         """Post every spike alert due (of one account, or all); how many were posted."""
         posted = 0
         while due := await self.store.traffic_alerts.claim_due(
-            self.clock(), lease=self.tuning.lease, limit=self.tuning.batch, account_id=account_id
+            claimed_at := self.clock(),
+            lease=self.tuning.lease,
+            limit=self.tuning.batch,
+            account_id=account_id,
         ):
             for alert in due:
-                posted += await self._deliver(alert)
+                posted += await self._deliver(alert, claimed_at)
             if len(due) < self.tuning.batch:
                 break
         return posted
@@ -124,27 +131,40 @@ class SpikeAlerts:
         await self.store.traffic_alerts.shown(alert.id, alert.version)
         return True
 
-    async def _deliver(self, alert: SpikeAlert) -> int:
-        alerts, now = self.store.traffic_alerts, self.clock()
+    async def _deliver(self, alert: SpikeAlert, claimed_at: datetime) -> int:
+        alerts, now, attempt = self.store.traffic_alerts, self.clock(), alert.attempts
         team_id, channel = alert.team_id, alert.channel
         if team_id is None or channel is None:
-            await alerts.give_up(alert.id, SpikeStatus.SKIPPED, "no alerts channel or linked workspace")
+            await alerts.give_up(
+                alert.id, attempt, SpikeStatus.SKIPPED, "no alerts channel or linked workspace"
+            )
             return 0
         client = await self.client_for_team(team_id)
         if client is None:
-            await alerts.give_up(alert.id, SpikeStatus.SKIPPED, "the workspace is not installed")
+            await alerts.give_up(alert.id, attempt, SpikeStatus.SKIPPED, "the workspace is not installed")
             return 0
         if alert.may_be_posted:
             found = await self._look_up(client, alert.id, team_id, channel, now)
             if isinstance(found, datetime):
                 await alerts.retry(
-                    alert.id, reason="unconfirmed: history not readable yet", at=found, may_be_posted=True
+                    alert.id,
+                    attempt,
+                    reason="unconfirmed: history not readable yet",
+                    at=found,
+                    may_be_posted=True,
                 )
                 return 0
             if found is not None:
-                await alerts.sent(alert.id, team_id=team_id, channel=found.channel, ts=found.ts, now=now)
+                await alerts.sent(
+                    alert.id, attempt, team_id=team_id, channel=found.channel, ts=found.ts, now=now
+                )
                 return 1
-        await self.pacer.wait(channel)
+        await self.pacer.wait(channel)  # last, so the post leaves at its slot
+        if not self._in_lease(claimed_at):  # another pass may take the alert over and post it meanwhile
+            await alerts.retry(
+                alert.id, attempt, reason=LEASE_RUNNING_OUT, at=self.clock(), may_be_posted=False
+            )
+            return 0
         message = spike_message(await alerts.get(alert.id))
         outcome = await post(
             client, channel, message, metadata=spike_metadata(alert.id), within=self.tuning.post_timeout
@@ -171,21 +191,30 @@ class SpikeAlerts:
         message = found.get(str(spike_id))
         return Posted(channel=channel, ts=str(message["ts"])) if message is not None else None
 
+    def _in_lease(self, claimed_at: datetime) -> bool:
+        """Whether a post made now is answered before the lease taken at `claimed_at` runs out."""
+        return self.clock() <= claimed_at + self.tuning.lease - timedelta(
+            seconds=2 * self.tuning.post_timeout
+        )
+
     async def _settle(self, alert: SpikeAlert, team_id: str, outcome: Outcome) -> int:
-        alerts, now = self.store.traffic_alerts, self.clock()
+        alerts, now, attempt = self.store.traffic_alerts, self.clock(), alert.attempts
         if isinstance(outcome, Posted):
-            await alerts.sent(alert.id, team_id=team_id, channel=outcome.channel, ts=outcome.ts, now=now)
+            if not await alerts.sent(
+                alert.id, attempt, team_id=team_id, channel=outcome.channel, ts=outcome.ts, now=now
+            ):
+                log.warning("spike alert %s was posted after another pass took it over", alert.id)
             return 1
         if isinstance(outcome, Retry) and alert.attempts < self.tuning.max_attempts:
             wait = timedelta(seconds=outcome.after) if outcome.after is not None else backoff(alert.attempts)
             if outcome.uncertain:
                 wait = max(wait, self.tuning.unconfirmed_delay)
             await alerts.retry(
-                alert.id, reason=outcome.reason, at=now + wait, may_be_posted=outcome.uncertain
+                alert.id, attempt, reason=outcome.reason, at=now + wait, may_be_posted=outcome.uncertain
             )
             return 0
         reason = outcome.reason
         status = SpikeStatus.SKIPPED if isinstance(outcome, WorkspaceGone) else SpikeStatus.FAILED
         log.warning("spike alert %s not posted: %s", alert.id, reason)
-        await alerts.give_up(alert.id, status, reason)
+        await alerts.give_up(alert.id, attempt, status, reason)
         return 0
