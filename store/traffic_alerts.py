@@ -342,25 +342,33 @@ class TrafficAlertRepository:
                 claimed.append((_block(row), row.webhook_attempts))
             return claimed
 
-    async def webhook_delivered(self, block_id: int, now: datetime) -> None:
-        async with self._db.session() as session:
-            await session.execute(
-                update(B)
-                .where(B.id == block_id)
-                .values(
-                    webhook_status=WebhookStatus.DELIVERED.value,
-                    webhook_delivered_at=now,
-                    webhook_lease_until=None,
-                    webhook_error=None,
-                )
-            )
+    async def webhook_delivered(self, block_id: int, attempt: int, now: datetime) -> None:
+        await self._webhook_outcome(
+            block_id,
+            attempt,
+            webhook_status=WebhookStatus.DELIVERED.value,
+            webhook_delivered_at=now,
+            webhook_lease_until=None,
+            webhook_error=None,
+        )
 
-    async def webhook_retry(self, block_id: int, *, reason: str, at: datetime) -> None:
+    async def webhook_retry(self, block_id: int, attempt: int, *, reason: str, at: datetime) -> None:
+        await self._webhook_outcome(
+            block_id, attempt, webhook_next_at=at, webhook_lease_until=None, webhook_error=reason[:MAX_ERROR]
+        )
+
+    async def _webhook_outcome(self, block_id: int, attempt: int, **values: Any) -> None:
+        """Recorded only while attempt `attempt` holds the delivery: a late process does not undo the one
+        that took it over (acknowledged stays acknowledged)."""
         async with self._db.session() as session:
             await session.execute(
                 update(B)
-                .where(B.id == block_id)
-                .values(webhook_next_at=at, webhook_lease_until=None, webhook_error=reason[:MAX_ERROR])
+                .where(
+                    B.id == block_id,
+                    B.webhook_status == WebhookStatus.PENDING.value,
+                    B.webhook_attempts == attempt,
+                )
+                .values(**values)
             )
 
 

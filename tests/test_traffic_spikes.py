@@ -420,9 +420,9 @@ async def test_a_post_slack_stored_but_answered_500_is_found_not_posted_twice(
     assert found.status is SpikeStatus.SENT
 
 
-def latvia_spike(at: datetime) -> SpikeClaim:
+def latvia_spike(at: datetime, area: str = "371") -> SpikeClaim:
     return SpikeClaim(
-        area="371",
+        area=area,
         place="Latvia",
         kind="voice",
         day=at.date(),
@@ -484,6 +484,40 @@ async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_alert_ov
     assert not await alerts.give_up(claimed, first.attempts, SpikeStatus.FAILED, "channel_not_found")
     kept = await alerts.get(claimed)
     assert (kept.status, kept.message_ts) == (SpikeStatus.SENT, "1.2")
+
+
+async def test_a_webhook_pass_that_outlives_its_lease_does_not_send_what_another_took_over(
+    store: Store, clock: FakeClock
+) -> None:
+    """The first block's answer comes after the sending pass's lease has lapsed; meanwhile another process
+    takes both blocks over and sends them."""
+    spikes = await store.traffic_alerts.claim(
+        DEMO_ACCOUNT, [latvia_spike(clock(), area) for area in ("371", "372")], clock()
+    )
+    first, second = [
+        (await store.traffic_alerts.block(spike, by=ADMIN, now=clock(), webhook=True))[0] for spike in spikes
+    ]
+    received: list[int] = []
+    passes: list[BlockWebhook] = []
+
+    async def slow_platform(request: web.Request) -> web.Response:
+        received.append(json.loads(await request.read())["block"]["id"])
+        if len(received) == 1:
+            clock.advance(minutes=3)  # past the 2-minute lease
+            assert await passes[1].deliver_due() == 2
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/blocks", slow_platform)
+    async with TestServer(app) as server:
+        url = str(server.make_url("/blocks"))
+        passes.extend(BlockWebhook(store, url, "key", clock=clock) for _ in range(2))
+        assert await passes[0].deliver_due() == 1
+        clock.advance(hours=2)
+        assert await passes[0].deliver_due() == 0, "both acknowledged, nothing left to send"
+
+    assert received.count(second.id) == 1, "not sent again by the pass whose lease had lapsed"
+    assert received.count(first.id) == 2, "in flight as its lease lapsed: kept once by its Idempotency-Key"
 
 
 async def reply_to(fake: FakeSlack, payload: dict[str, Any]) -> RecordedCall:

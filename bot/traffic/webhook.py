@@ -1,7 +1,8 @@
 """Destination blocks handed to the billing platform by webhook: an outbox, delivered until acknowledged.
 
 Each block made in Slack is stored with its webhook pending, in the transaction that records it. Delivery
-leases it (so two processes never send it at once), POSTs it signed, and records it delivered on a 2xx;
+leases it (so two processes never send it at once: a send that could not be answered within the lease
+is put back instead, and an outcome is recorded only for the attempt holding the lease), POSTs it signed, and records it delivered on a 2xx;
 anything else (a refusal, a 5xx, a timeout, no connection) is retried with backoff, from 10 seconds to
 an hour, for as long as it takes. A delivery whose answer is lost is sent again: every one carries the
 same `Idempotency-Key` (`destination-block-<id>`), by which the platform keeps it once.
@@ -37,6 +38,7 @@ LEASE: Final = timedelta(minutes=2)
 TIMEOUT: Final = 10.0
 BATCH: Final = 50
 EVENT: Final = "destination_block.requested"
+LEASE_RUNNING_OUT: Final = "deferred: the lease was running out before the send"
 
 
 def signature(key: str, timestamp: int, body: bytes) -> str:
@@ -78,15 +80,21 @@ class BlockWebhook:
     async def deliver_due(self) -> int:
         """Send every block whose webhook is due; how many the platform acknowledged."""
         acknowledged = 0
-        while due := await self.store.traffic_alerts.claim_webhooks(self.clock(), lease=LEASE, limit=BATCH):
+        while due := await self.store.traffic_alerts.claim_webhooks(
+            claimed_at := self.clock(), lease=LEASE, limit=BATCH
+        ):
             for block, attempt in due:
-                acknowledged += await self._send(block, attempt)
+                acknowledged += await self._send(block, attempt, claimed_at)
             if len(due) < BATCH:
                 break
         return acknowledged
 
-    async def _send(self, block: DestinationBlock, attempt: int) -> int:
+    async def _send(self, block: DestinationBlock, attempt: int, claimed_at: datetime) -> int:
         now = self.clock()
+        if now > claimed_at + LEASE - 2 * timedelta(seconds=TIMEOUT):
+            # Not answered before the lease lapses, when another process may send it too: put back.
+            await self.store.traffic_alerts.webhook_retry(block.id, attempt, reason=LEASE_RUNNING_OUT, at=now)
+            return 0
         body = json.dumps({"event": EVENT, "block": block_document(block)}).encode()
         stamp = int(now.timestamp())
         headers = {
@@ -97,7 +105,7 @@ class BlockWebhook:
         }
         failure = await self._post(body, headers)
         if failure is None:
-            await self.store.traffic_alerts.webhook_delivered(block.id, now)
+            await self.store.traffic_alerts.webhook_delivered(block.id, attempt, now)
             log.info("destination block %s delivered to the billing platform", block.id)
             return 1
         wait = backoff(attempt, base=RETRY_BASE, cap=RETRY_CAP)
@@ -108,7 +116,7 @@ class BlockWebhook:
             failure,
             wait,
         )
-        await self.store.traffic_alerts.webhook_retry(block.id, reason=failure, at=now + wait)
+        await self.store.traffic_alerts.webhook_retry(block.id, attempt, reason=failure, at=now + wait)
         return 0
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> str | None:
