@@ -521,17 +521,25 @@ def thread_siblings(alert_ids: Sequence[int], *, lock: bool = False) -> Select[A
 def resolvable(now: datetime, scope: Scope) -> Select[Any]:
     """(alert id, resolution, allowance now) of each meter's message to resolve: the latest alert posted in
     its thread (one per period and allowance), when a new billing period started (or its own ended), or
-    when the allowance grew so that usage is below the threshold that alert announced."""
+    when the allowance grew so that usage is below the threshold that alert announced. Not while an alert
+    of the thread may be in it unseen (being posted, or its outcome unknown): that alert is looked up in
+    the thread, which it would otherwise no longer find open, and posted again as a new message."""
     al, s = AlertRow, SubscriptionRow
     later = aliased(AlertRow, name="later")
     u = _usage(scope, now)
-    newer = exists().where(
+    in_thread = and_(
         later.account_id == al.account_id,
         later.meter == al.meter,
         later.period_start == al.period_start,
         same_allowance(later.available, al.available),
-        later.status == AlertStatus.SENT.value,
-        later.id > al.id,
+    )
+    newer = exists().where(in_thread, later.status == AlertStatus.SENT.value, later.id > al.id)
+    unsettled = exists().where(
+        in_thread,
+        or_(
+            later.status == AlertStatus.SENDING.value,
+            and_(later.status == AlertStatus.PENDING.value, later.may_be_posted.is_(True)),
+        ),
     )
     renewed = or_(s.period_start > al.period_start, al.period_end <= now.date())
     raised = and_(
@@ -551,6 +559,7 @@ def resolvable(now: datetime, scope: Scope) -> Select[Any]:
             al.message_ts.is_not(None),
             al.resolved_at.is_(None),
             ~newer,
+            ~unsettled,
             or_(renewed, raised),
         )
         .order_by(al.id)

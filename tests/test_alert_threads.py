@@ -22,6 +22,7 @@ from tests.support.alerting import (
     ACCOUNT,
     ADMIN,
     ONLY_MINUTES,
+    in_channels,
     read,
     replies,
     service,
@@ -156,10 +157,7 @@ async def test_a_bigger_allowance_resolves_the_message_saying_why(
     await cross(store, alerts, clock, 4600)
     (post,) = top_posts(fake_slack)
 
-    doc = demo_document(DEMO_NOW)
-    allowances = dict(doc.allowances)
-    allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(10_000), used=Decimal(4600))
-    await store.accounts.upsert(ACCOUNT, doc.model_copy(update={"allowances": allowances}), now=clock.now)
+    await set_voice_allowance(store, clock, 10_000, 4600)
     await alerts.on_usage(ACCOUNT)
     await alerts.idle()
 
@@ -179,6 +177,34 @@ async def set_voice_allowance(store: Store, clock: FakeClock, available: int, us
     allowances = dict(doc.allowances)
     allowances[Meter.VOICE_MINUTES] = AllowanceDoc(available=Decimal(available), used=Decimal(used))
     await store.accounts.upsert(ACCOUNT, doc.model_copy(update={"allowances": allowances}), now=clock.now)
+
+
+async def test_a_reply_whose_outcome_was_lost_is_found_in_its_thread_before_the_message_resolves(
+    store: Store, fake_slack: FakeSlack, alerts: AlertService, clock: FakeClock
+) -> None:
+    """The 90% reply is stored but answered 500, and an upgrade arrives before it is looked up: the
+    message stays open until the reply is found in its thread (were it resolved first, the reply would be
+    looked for among the channel's messages, where a reply never is, and posted again), then resolves."""
+    await cross(store, alerts, clock, 4100)  # 80%: the message
+    (post,) = top_posts(fake_slack)
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    await cross(store, alerts, clock, 4600)  # 90%: the message updated, the reply stored, answered 500
+    (ninety,) = [a for a in await store.alerts.all_of(ACCOUNT) if a.threshold == 90]
+    assert (ninety.status, ninety.may_be_posted) == (AlertStatus.PENDING, True)
+
+    await set_voice_allowance(store, clock, 10_000, 4600)
+    await alerts.on_usage(ACCOUNT)
+    await alerts.idle()
+    assert await alerts.resolve() == 0, "not while the reply may be in the thread unseen"
+    clock.advance(seconds=61)
+    await alerts.drain()
+    assert (await store.alerts.get(ACCOUNT, ninety.id)).status == AlertStatus.SENT, "found in the thread"
+    assert await alerts.resolve() == 1
+
+    assert in_channels(fake_slack)[ninety.id] == 1, "in Slack once"
+    assert len(top_posts(fake_slack)) == 1
+    assert "allowance was raised to 10,000 min" in all_text(updates(fake_slack)[-1].params)
+    assert updates(fake_slack)[-1].params["ts"] == post.response["ts"]
 
 
 async def test_a_raised_allowance_starts_the_thresholds_afresh_in_a_new_message(
