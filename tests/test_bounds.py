@@ -92,11 +92,15 @@ def test_dates_are_from_2000_to_2099(value: str, ok: bool) -> None:
         (
             bounds.Rate,
             ["0", "0.0100", "999.9999", 12],
-            ["1E+30", "1" * 40, "1000", "0.00001", "-0", "NaN", 1e30],
+            ["1E+30", "1" * 40, "1000", "0.00001", "-0", "NaN", 1e30, "0.01000", "0E+5", "0E-7"],
         ),
-        (bounds.Price, ["0.0040", "999.9999"], ["1000", "0.00001", "Infinity"]),
-        (bounds.Fee, ["1299.00", "9999999.9999"], ["10000000", "1E+7", "0.00001"]),
-        (bounds.Amount, ["5000", "9999999999.9999"], ["10000000000", "-1"]),
+        (bounds.Price, ["0.0040", "999.9999"], ["1000", "0.00001", "Infinity", "0.00000"]),
+        (bounds.Fee, ["1299.00", "9999999.9999", "0E+5"], ["10000000", "1E+7", "0.00001", "0E-5000"]),
+        (
+            bounds.Amount,
+            ["5000", "9999999999.9999", "4120.0000"],
+            ["10000000000", "-1", "1.00000", "0E-999999999"],
+        ),
         (bounds.Count, [0, bounds.MAX_COUNT], [-1, bounds.MAX_COUNT + 1]),
         (
             bounds.Label,
@@ -193,7 +197,21 @@ def rate_table(**row_changes: Any) -> dict[str, Any]:
     return table
 
 
-@pytest.mark.parametrize("rate", ["1E+30", 1e30, "1" * 40, "1000", "0.00001"])
+async def test_places_count_as_written_so_a_zero_with_a_huge_exponent_is_refused_at_once(
+    api: IngestApi, store: Store
+) -> None:
+    """pydantic counts a zero's places once normalised (none): written out, "0E-999999999" is a billion
+    zeros, which took seconds and gigabytes, and PostgreSQL's driver refuses such an exponent (a 500)."""
+    before = await store.usage.history(DEMO_ACCOUNT, "voice_minutes", since=bounds.EARLIEST)
+    readings = [reading("voice_minutes", used, z(NOW)) for used in ("0E-999999999", "4100", "1.00000")]
+    answer = await api.post_usage(DEMO_ACCOUNT, *readings)
+    assert answer.status == 422
+    assert set(answer.fields) == {"readings.0.used", "readings.2.used"}
+    assert "at most 4 decimal places" in answer.fields["readings.0.used"]
+    assert await store.usage.history(DEMO_ACCOUNT, "voice_minutes", since=bounds.EARLIEST) == before
+
+
+@pytest.mark.parametrize("rate", ["1E+30", 1e30, "1" * 40, "1000", "0.00001", "0E-20000", "0E+5", "0.01000"])
 async def test_an_absurd_rate_is_422_and_the_table_stays(api: IngestApi, store: Store, rate: object) -> None:
     before = await store.rates.current_info()
     answer = await api.call("PUT", "/rates", json_body=rate_table(mobile_per_min=rate))

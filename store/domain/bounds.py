@@ -115,6 +115,23 @@ MAX_RATE: Final = Decimal("999.9999")
 """Prices per minute or message (USD): under a thousand."""
 
 
+def _places_as_written(value: Decimal) -> Decimal:
+    """At most 4 decimal places as written: pydantic counts them once normalised, so "1.00000" and
+    "0E-999999999" pass its check, and writing the latter out in fixed point would make a billion zeros."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -PLACES:
+        raise ValueError(f"must have at most {PLACES} decimal places")
+    return value
+
+
+def _plain(value: Decimal) -> Decimal:
+    """No exponent (``1E+2``): a rate is kept as written, and the rate CSV reads plain decimals only."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        raise ValueError("must be a plain decimal number like 0.0123")
+    return value
+
+
 def _fixed_point(value: Decimal) -> Decimal:
     """`1E+3` → `1000` and `-0` → `0`, so the value reads back (and serialises) the same everywhere."""
     fixed = Decimal(f"{value:f}")
@@ -148,16 +165,28 @@ def _decimal_field(maximum: Decimal) -> Any:
 AMOUNT_PATTERN: Final = _decimal_pattern(MAX_AMOUNT)
 RATE_PATTERN: Final = _decimal_pattern(MAX_RATE)
 
-Amount = Annotated[Decimal, _decimal_field(MAX_AMOUNT), AfterValidator(_fixed_point)]
+Amount = Annotated[
+    Decimal, _decimal_field(MAX_AMOUNT), AfterValidator(_places_as_written), AfterValidator(_fixed_point)
+]
 """An exact non-negative quantity (minutes, GB): at most 10 digits before the point and 4 after.
 
 Sent as a JSON number or, better, a string (`"1299.00"`); always returned as a string, so no digit is lost.
 """
-Fee = Annotated[Decimal, _decimal_field(MAX_FEE), AfterValidator(_fixed_point)]
+Fee = Annotated[
+    Decimal, _decimal_field(MAX_FEE), AfterValidator(_places_as_written), AfterValidator(_fixed_point)
+]
 """A fee in USD: non-negative, under ten million, at most 4 decimal places."""
-Price = Annotated[Decimal, _decimal_field(MAX_RATE), AfterValidator(_fixed_point)]
+Price = Annotated[
+    Decimal, _decimal_field(MAX_RATE), AfterValidator(_places_as_written), AfterValidator(_fixed_point)
+]
 """A price per minute or message in USD (an account's VoIP rate): under a thousand, 4 decimal places."""
-Rate = Annotated[Decimal, _decimal_field(MAX_RATE), AfterValidator(_not_signed)]
+Rate = Annotated[
+    Decimal,
+    _decimal_field(MAX_RATE),
+    AfterValidator(_places_as_written),
+    AfterValidator(_plain),
+    AfterValidator(_not_signed),
+]
 """A rate-table price in USD: like `Price`, but kept exactly as written (``0.0100`` stays ``0.0100``) so an
 imported file exports byte for byte."""
 
