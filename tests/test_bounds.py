@@ -245,6 +245,28 @@ async def test_a_csv_cell_over_the_csv_limit_is_422_naming_the_line(api: IngestA
     assert await store.rates.current_info() == before
 
 
+async def test_a_csv_of_many_bad_lines_is_refused_at_its_row_limit_without_checking_each(
+    api: IngestApi, store: Store
+) -> None:
+    """A 1 MiB body holds half a million one-character lines: refused at the row limit (not each checked,
+    which took seconds, nor each listed, which made a 33 MB answer)."""
+    before = await store.rates.current_info()
+    csv = HEADER_LINE + "\n" + "x\n" * 520_000
+    answer = await api.call("PUT", "/rates", data=csv, headers={"Content-Type": "text/csv"})
+    assert answer.status == 422, answer.body
+    assert answer.fields == {"line 20002": "a rate table has at most 20,000 rows; this is row 20,001"}
+    assert await store.rates.current_info() == before
+
+
+async def test_an_answer_lists_the_first_hundred_problems_and_says_how_many(api: IngestApi) -> None:
+    csv = HEADER_LINE + "\n" + "x\n" * 20_000
+    answer = await api.call("PUT", "/rates", data=csv, headers={"Content-Type": "text/csv"})
+    assert answer.status == 422
+    assert answer.body["message"] == "20,000 fields are invalid; the first 100 are listed"
+    assert len(answer.body["errors"]) == 100
+    assert answer.body["errors"][0] == {"field": "line 2", "message": "expected 6 columns, found 1"}
+
+
 @pytest.mark.parametrize(
     ("cells", "reason"),
     [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -48,10 +49,17 @@ def json_response(status: int, body: str, *, headers: Mapping[str, str] | None =
     return web.Response(status=status, text=body, content_type="application/json", headers=headers)
 
 
+MAX_LISTED: Final = 100
+"""Problems an answer lists: a body can hold hundreds of thousands (a CSV of bad lines), and an answer
+that lists them all runs to tens of megabytes; the first hundred say what to fix."""
+
+
 def invalid(errors: Sequence[FieldError]) -> ApiError:
     count = len(errors)
-    message = "1 field is invalid" if count == 1 else f"{count} fields are invalid"
-    return ApiError(422, "invalid", message, errors=errors)
+    message = "1 field is invalid" if count == 1 else f"{count:,} fields are invalid"
+    if count > MAX_LISTED:
+        message += f"; the first {MAX_LISTED} are listed"
+    return ApiError(422, "invalid", message, errors=errors[:MAX_LISTED])
 
 
 def field_name(loc: Iterable[int | str], prefix: Sequence[int | str] = ()) -> str:

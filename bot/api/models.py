@@ -25,6 +25,7 @@ from bot.core.bounds import (
     ACCOUNT_ID_PATTERN,
     MAX_AHEAD,
     MAX_COUNT,
+    MAX_RATE_ROWS,
     AccountId,
     Amount,
     BoundedDate,
@@ -164,9 +165,6 @@ __all__ = [
 
 
 # --- rate table -----------------------------------------------------------------------------------------
-
-MAX_RATE_ROWS = 20_000
-"""Destinations in one table (every country and region is about 250)."""
 
 
 class RateTableIn(_Body):

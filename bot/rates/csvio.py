@@ -18,7 +18,7 @@ from typing import Final
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.core.bounds import MAX_RATE, PLACES
+from bot.core.bounds import MAX_RATE, MAX_RATE_ROWS, PLACES
 from bot.rates.regions import is_known_region
 from store.domain.rates import MAX_DESTINATION, RateRow
 
@@ -145,6 +145,11 @@ def parse_csv(text: str) -> list[RateRow]:
     records = list(_records(text))
     if not records:
         raise RateFileError([(1, f"the file is empty; the first line must be {HEADER_LINE}")])
+    if len(records) - 1 > MAX_RATE_ROWS:  # refused before checking each one: that is the costly part
+        line = records[MAX_RATE_ROWS + 1][0]
+        raise RateFileError(
+            [(line, f"a rate table has at most {MAX_RATE_ROWS:,} rows; this is row {MAX_RATE_ROWS + 1:,}")]
+        )
     problems: list[Problem] = []
     header_line, header = records[0]
     if header_line != 1 or tuple(header) != HEADER:

@@ -270,6 +270,11 @@ StaffId = Annotated[
     ),
 ]
 
+# --- rate tables -----------------------------------------------------------------------------------------
+
+MAX_RATE_ROWS: Final = 20_000
+"""Destinations in one table (every country and region is about 250), however it arrives."""
+
 # --- staff activity --------------------------------------------------------------------------------------
 
 MAX_STAFF: Final = 5_000
