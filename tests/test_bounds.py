@@ -185,6 +185,22 @@ async def test_an_account_out_of_bounds_is_422_naming_the_field_and_nothing_chan
     assert not await store.accounts.exists("fresh")
 
 
+async def test_an_address_on_several_lines_goes_back_and_forth_as_the_modal_takes_it(api: IngestApi) -> None:
+    """The Company Information modal's address is a multi-line input: what it saved, the API gives back and
+    takes again; other control characters stay refused."""
+    address = "18/F, 8 Harbour Road\nWan Chai\tHong Kong"
+    document = account()
+    document["company"] = {**document["company"], "address": address}
+    assert (await api.put_account(DEMO_ACCOUNT, document)).status == 200
+    stored = (await api.get_account(DEMO_ACCOUNT)).body
+    assert stored["company"]["address"] == address
+    assert (await api.put_account(DEMO_ACCOUNT, stored)).status == 200, "a round trip changes nothing"
+    document["company"]["address"] = "18/F\x00"
+    refused = await api.put_account(DEMO_ACCOUNT, document)
+    assert refused.status == 422
+    assert set(refused.fields) == {"company.address"}
+
+
 async def test_a_feature_change_dated_before_2000_is_422(api: IngestApi) -> None:
     answer = await api.put_feature(DEMO_ACCOUNT, "directory", {"used": 1, "at": "0001-01-01T00:00:00Z"})
     assert answer.status == 422

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
+from store.domain.bounds import LINE_BREAKS
 from store.domain.company import (
     COMPANY_FIELDS,
     FIELD_LABELS,
@@ -34,7 +35,6 @@ COUNTRY_MESSAGE: Final = "Choose a country from the list"
 CONTROL_MESSAGE: Final = "Remove the hidden control characters"
 EXTENSION_MESSAGE: Final = "Enter the number without an extension"
 _ALLOWED_SCHEMES: Final = frozenset({"http", "https"})
-_LINE_BREAKS: Final = frozenset("\n\r\t")
 
 
 class CompanyForm(BaseModel):
@@ -238,7 +238,7 @@ def _check_text(field: CompanyField, value: str) -> str:
     PostgreSQL text cannot hold NUL, and other control characters only ever arrive by accident.
     """
     _check_length(field, value)
-    allowed = _LINE_BREAKS if field == "address" else frozenset()
+    allowed = LINE_BREAKS if field == "address" else frozenset()
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value):
         raise _InvalidFieldError(CONTROL_MESSAGE)
     return value

@@ -29,6 +29,7 @@ from store.domain.bounds import (
     BoundedDate,
     Count,
     Fee,
+    MultilineText,
     PlainText,
     Price,
     Timestamp,
@@ -90,7 +91,7 @@ class FeatureDoc(_Doc):
 
 class CompanyDoc(_Doc):
     country: PlainText | None = Field(default=None, min_length=2, max_length=2)
-    address: PlainText = Field(default="", max_length=200)
+    address: MultilineText = Field(default="", max_length=200)
     website: PlainText | None = Field(default=None, max_length=200)
     contact_person: PlainText = Field(max_length=100)
     contact_number: PlainText = Field(max_length=32)

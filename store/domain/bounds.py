@@ -221,6 +221,24 @@ PlainText = Annotated[
 ]
 """Single-line text without control characters; each field sets its own lengths."""
 
+LINE_BREAKS: Final = frozenset("\n\r\t")
+"""The control characters multi-line text (a postal address) may hold: line breaks, and a tab."""
+
+
+def check_multiline_text(value: str) -> str:
+    """`check_plain_text`, but for `LINE_BREAKS`."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in LINE_BREAKS for ch in value):
+        raise ValueError("must not contain control characters other than line breaks")
+    return value
+
+
+MultilineText = Annotated[
+    str,
+    AfterValidator(check_multiline_text),
+    Field(json_schema_extra={"pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"}),
+]
+"""Text that may run over several lines (as a modal's multi-line input gives it); lengths per field."""
+
 MAX_LABEL: Final = 200
 Label = Annotated[
     str,
