@@ -293,6 +293,7 @@ async def test_an_answer_lists_the_first_hundred_problems_and_says_how_many(api:
         ),
         ("44,GB,UK,0.01,0.01,0.00001", "sms_per_message '0.00001' has more than 4 decimal places"),
         ("44,GB,U\x85K,0.01,0.01,0.01", "destination contains a line break or control character"),
+        ("358,\ufb01,Finland,0.01,0.01,0.01", "iso_code 'ﬁ' is not a known ISO 3166-1 alpha-2 code"),
     ],
 )
 def test_the_csv_reader_keeps_the_same_bounds(cells: str, reason: str) -> None:

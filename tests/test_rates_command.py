@@ -228,6 +228,29 @@ async def test_sms_estimate(slack: SlackDriver) -> None:
     assert "Estimate for 300 SMS" in text
 
 
+async def test_thousands_separators_are_read_in_an_amount(slack: SlackDriver) -> None:
+    text = all_text(await rates(slack, "Japan 1,000 sms"))
+    assert "Estimate for 1000 SMS" in text
+
+
+@pytest.mark.parametrize(
+    ("query", "destination", "amount"),
+    [
+        ("Germany 10000000 min", "Germany", "10000000 min"),
+        ("UK 9999999.9999 sms", "United Kingdom", "9999999.9999 sms"),
+        ("Japan 2.5 sms", "Japan", "2.5 sms"),
+    ],
+)
+async def test_an_amount_no_estimate_reads_is_named_and_the_rates_shown(
+    slack: SlackDriver, query: str, destination: str, amount: str
+) -> None:
+    """Looked up whole, "UK 9999999.9999 sms" matched the United States; now the amount is set aside."""
+    text = all_text(await rates(slack, query))
+    assert destination in text
+    assert f"No estimate for “{amount}”: I read minutes, hours or seconds up to 9,999,999" in text
+    assert "Estimate for" not in text
+
+
 async def test_estimate_amounts_are_exact_decimals(slack: SlackDriver, store: Store) -> None:
     odd = RateRow(
         dial_code="44",

@@ -23,6 +23,7 @@ from bot.rates import (
     format_usd,
     parse_rate_query,
     sample_rows,
+    split_unread_amount,
     synthetic_rows,
 )
 
@@ -419,10 +420,28 @@ def test_page_of_finds_a_destinations_page(index: RateIndex) -> None:
         ("+44 20 7946 0018", "+44 20 7946 0018", None),
         ("uk 12", "uk 12", None),
         ("12 min", "", CallDuration(720)),
+        ("uk 1,000 sms", "uk", SmsCount(1000)),
+        ("uk 1,000,000 min", "uk", CallDuration(60_000_000)),
+        ("uk 10000000 min", "uk 10000000 min", None),
+        ("uk 2.5 sms", "uk 2.5 sms", None),
     ],
 )
 def test_parse_rate_query(text: str, query: str, quantity: CallDuration | SmsCount | None) -> None:
     assert parse_rate_query(text) == (query, quantity)
+
+
+@pytest.mark.parametrize(
+    ("query", "split"),
+    [
+        ("uk 10000000 min", ("uk", "10000000 min")),
+        ("uk for 2.5 sms", ("uk", "2.5 sms")),
+        ("uk 12,5 min.", ("uk", "12,5 min.")),
+        ("+44 20 7946 0018", ("+44 20 7946 0018", None)),
+        ("uk 12", ("uk 12", None)),
+    ],
+)
+def test_an_amount_no_estimate_reads_is_split_off(query: str, split: tuple[str, str | None]) -> None:
+    assert split_unread_amount(query) == split
 
 
 @pytest.mark.parametrize(("seconds", "minutes"), [(0, 0), (1, 1), (60, 1), (61, 2), (90, 2), (721, 13)])

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.rates.csvio import HEADER, HEADER_LINE, Problem, RateFileError, check_rows, parse_csv, to_csv
 from bot.rates.estimate import (
+    AMOUNTS_READ,
     CallDuration,
     CostKind,
     CostLine,
@@ -27,6 +28,7 @@ from bot.rates.estimate import (
     estimate,
     format_usd,
     parse_rate_query,
+    split_unread_amount,
 )
 from bot.rates.regions import MAX_QUERY_LENGTH, NON_COUNTRY_REGIONS, is_known_region, normalize, region_name
 from bot.rates.results import (
@@ -64,6 +66,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AMOUNTS_READ",
     "HEADER",
     "HEADER_LINE",
     "MAX_QUERY_LENGTH",
@@ -103,6 +106,7 @@ __all__ = [
     "parse_rate_query",
     "region_name",
     "sample_rows",
+    "split_unread_amount",
     "synthetic_rows",
     "to_csv",
 ]

@@ -75,7 +75,8 @@ def _shown(raw: str) -> str:
 
 def _check_cells(cells: list[str]) -> tuple[dict[str, object], list[str]]:
     """Field values ready for `RateRow`, and every reason this row is wrong."""
-    dial, iso, destination = cells[0], cells[1].upper(), cells[2]
+    # Upper-cased only when ASCII: str.upper() folds "ﬁ" to "FI" and "ſe" to "SE".
+    dial, iso, destination = cells[0], cells[1].upper() if cells[1].isascii() else cells[1], cells[2]
     values: dict[str, object] = {"dial_code": dial, "iso_code": iso, "destination": destination}
     reasons: list[str] = []
     if not _DIAL.match(dial):

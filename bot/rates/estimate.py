@@ -17,11 +17,22 @@ from bot.rates.results import LineType
 from store.domain.rates import RateRow
 
 _UNIT_SECONDS: Final = {"h": 3600, "m": 60, "s": 1}
-_NUMBER = r"[0-9]{1,7}(?:\.[0-9]{1,4})?"
-_DURATION_PART = rf"({_NUMBER})\s*(h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)\.?"
+_WHOLE = r"(?:[0-9]{1,3}(?:,[0-9]{3}){1,2}|[0-9]{1,7})"
+"""Up to 9,999,999, with or without thousands separators."""
+_NUMBER = rf"{_WHOLE}(?:\.[0-9]{{1,4}})?"
+_DURATION_UNIT = r"(?:h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)"
+_SMS_UNIT = r"(?:sms(?:es)?|messages?|msgs?|texts?)"
+_DURATION_PART = rf"({_NUMBER})\s*({_DURATION_UNIT})\.?"
 _DURATION_TAIL = re.compile(rf"(?:^|\s)((?:{_DURATION_PART}\s*)+)$", re.IGNORECASE)
 _DURATION_PARTS = re.compile(_DURATION_PART, re.IGNORECASE)
-_SMS_TAIL = re.compile(r"(?:^|\s)([0-9]{1,7})\s*(?:sms(?:es)?|messages?|msgs?|texts?)$", re.IGNORECASE)
+_SMS_TAIL = re.compile(rf"(?:^|\s)({_WHOLE})\s*{_SMS_UNIT}$", re.IGNORECASE)
+_ANY_AMOUNT_TAIL = re.compile(
+    rf"(?:^|\s)([0-9][0-9.,]*\s*(?:{_DURATION_UNIT}|{_SMS_UNIT})\.?)$", re.IGNORECASE
+)
+"""An amount with a unit in any form, to tell the user when it is not one we read."""
+AMOUNTS_READ: Final = (
+    "minutes, hours or seconds up to 9,999,999 (4 decimal places), or whole SMS up to 9,999,999"
+)
 _FILLER_TAIL = re.compile(r"(?:\s+(?:for|x|×|@))+$|[\s,:;]+$", re.IGNORECASE)
 _MAX_TEXT: Final = 300  # a rate query is never longer; also keeps regex work bounded
 
@@ -86,7 +97,7 @@ def _duration(text: str) -> CallDuration:
     """Sum the "1h 5m 30s" parts; fractional parts ("1.5 min") round up to the next whole second."""
     total = Decimal(0)
     for amount, unit in _DURATION_PARTS.findall(text):
-        total += Decimal(amount) * _UNIT_SECONDS[unit[0].lower()]
+        total += Decimal(amount.replace(",", "")) * _UNIT_SECONDS[unit[0].lower()]
     return CallDuration(math.ceil(total))
 
 
@@ -104,11 +115,21 @@ def parse_rate_query(text: str) -> tuple[str, Quantity | None]:
     text = text[:_MAX_TEXT].strip()
     sms = _SMS_TAIL.search(text)
     if sms is not None:
-        return _strip_filler(text[: sms.start()]), SmsCount(int(sms.group(1)))
+        return _strip_filler(text[: sms.start()]), SmsCount(int(sms.group(1).replace(",", "")))
     duration = _DURATION_TAIL.search(text)
     if duration is not None:
         return _strip_filler(text[: duration.start()]), _duration(duration.group(1))
     return text, None
+
+
+def split_unread_amount(query: str) -> tuple[str, str | None]:
+    """A query `parse_rate_query` gave back whole, less a trailing amount with a unit that it could not
+    read ("10000000 min", "2.5 sms"), and that amount; else the query and None. So "Germany 10000000 min"
+    looks up Germany and says why there is no estimate, rather than looking up all of it."""
+    unread = _ANY_AMOUNT_TAIL.search(query)
+    if unread is None:
+        return query, None
+    return _strip_filler(query[: unread.start()]), unread.group(1)
 
 
 def estimate(

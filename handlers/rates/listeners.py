@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from slack_sdk.models.blocks import Block
 
-from bot.rates import parse_rate_query, to_csv
+from bot.rates import parse_rate_query, split_unread_amount, to_csv
 from bot.rates.cache import RateCache
 from bot.rates.lookup import look_up
 from handlers.campaign.entry import is_campaign, open_campaign
@@ -67,12 +67,15 @@ class RateLookups:
     ) -> Message:
         text = text[:MAX_TEXT].strip()
         query, quantity = parse_rate_query(text)
+        unread = None
+        if quantity is None:
+            query, unread = split_unread_amount(query)
         if not query:
             return rates_help_message(command)
         found = await look_up(interaction.store, self.cache, await interaction.account_id(), query)
         if found is None:
             return no_table_message()
-        answer = RateAnswer(text, quantity, found.result, found.table, found.voip_per_min)
+        answer = RateAnswer(text, quantity, found.result, found.table, found.voip_per_min, unread)
         return rate_message(answer, shared_by=shared_by)
 
     async def tab(self, interaction: Interaction[Any]) -> list[Block]:

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.rates import (
+    AMOUNTS_READ,
     Ambiguous,
     CallDuration,
     CostLine,
@@ -71,6 +72,8 @@ class RateAnswer:
     result: LookupResult
     table: RateTableInfo
     voip_per_min: Decimal
+    unread_amount: str | None = None
+    """An amount asked for in a form no estimate reads ("10000000 min"): said so, the rates shown."""
 
 
 # -- small formatting helpers ------------------------------------------------------------------------------
@@ -201,6 +204,8 @@ def rate_message(answer: RateAnswer, *, shared_by: str | None = None) -> Message
     else:
         blocks, text, shareable = _no_match_blocks(answer, result), f"No rate for “{result.query}”.", False
     notes = [table_note(answer.table)]
+    if answer.unread_amount is not None:
+        notes.insert(0, f"No estimate for “{shown_query(answer.unread_amount)}”: I read {AMOUNTS_READ}")
     if shared_by is not None:
         notes.insert(0, f"Shared by <@{shared_by}> · `/rates {shown_query(answer.text)}`")
     blocks.append(
