@@ -150,18 +150,26 @@ class TrafficAlertRepository:
         )
 
     async def retry(
-        self, spike_id: int, attempt: int, *, reason: str, at: datetime, may_be_posted: bool
+        self,
+        spike_id: int,
+        attempt: int,
+        *,
+        reason: str,
+        at: datetime,
+        unknown_outcome_in: tuple[str, str] | None = None,
     ) -> bool:
-        """Put back for `at`; `may_be_posted` once any attempt's outcome was unknown (it stays so). False
-        as `sent`."""
+        """Put back for `at`. `unknown_outcome_in`: the (team, channel) of an attempt whose outcome is
+        unknown: the alert may be posted there (it stays so), and is looked up, and posted, there from then
+        on, though its account's alerts channel change meanwhile. False as `sent`."""
         values: dict[str, Any] = {
             "status": SpikeStatus.PENDING.value,
             "next_attempt_at": at,
             "lease_until": None,
             "error": reason[:MAX_ERROR],
         }
-        if may_be_posted:
-            values["may_be_posted"] = True
+        if unknown_outcome_in is not None:
+            team_id, channel = unknown_outcome_in
+            values |= {"may_be_posted": True, "team_id": team_id, "channel": channel}
         return await self._finish(spike_id, attempt, **values)
 
     async def give_up(self, spike_id: int, attempt: int, status: SpikeStatus, reason: str) -> bool:

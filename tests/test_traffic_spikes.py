@@ -478,12 +478,28 @@ async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_alert_ov
         claimed, second.attempts, team_id=TEAM, channel=ALERTS_CHANNEL, ts="1.2", now=clock()
     )
 
-    assert not await alerts.retry(
-        claimed, first.attempts, reason="ratelimited", at=clock(), may_be_posted=False
-    )
+    assert not await alerts.retry(claimed, first.attempts, reason="ratelimited", at=clock())
     assert not await alerts.give_up(claimed, first.attempts, SpikeStatus.FAILED, "channel_not_found")
     kept = await alerts.get(claimed)
     assert (kept.status, kept.message_ts) == (SpikeStatus.SENT, "1.2")
+
+
+async def test_a_post_of_unknown_outcome_is_looked_up_where_it_went_though_the_channel_changed(
+    store: Store, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
+    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
+    spikes = SpikeAlerts(store, services_client(fake_slack), pacer=ChannelPacer(0), clock=clock)
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    assert await spikes.deliver_due() == 0
+    await set_alerts_channel(store, DEMO_ACCOUNT, "C0NEWALERTS")  # an administrator moves the alerts
+
+    clock.advance(minutes=2)
+    assert await spikes.deliver_due() == 1, "found where it went"
+    (posted,) = fake_slack.messages[ALERTS_CHANNEL]
+    assert not fake_slack.messages.get("C0NEWALERTS"), "not posted again in the new channel"
+    found = await store.traffic_alerts.get(claimed)
+    assert (found.status, found.channel, found.message_ts) == (SpikeStatus.SENT, ALERTS_CHANNEL, posted["ts"])
 
 
 async def test_a_webhook_pass_that_outlives_its_lease_does_not_send_what_another_took_over(

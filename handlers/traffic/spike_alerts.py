@@ -151,7 +151,7 @@ class SpikeAlerts:
                     attempt,
                     reason="unconfirmed: history not readable yet",
                     at=found,
-                    may_be_posted=True,
+                    unknown_outcome_in=(team_id, channel),
                 )
                 return 0
             if found is not None:
@@ -161,15 +161,13 @@ class SpikeAlerts:
                 return 1
         await self.pacer.wait(channel)  # last, so the post leaves at its slot
         if not self._in_lease(claimed_at):  # another pass may take the alert over and post it meanwhile
-            await alerts.retry(
-                alert.id, attempt, reason=LEASE_RUNNING_OUT, at=self.clock(), may_be_posted=False
-            )
+            await alerts.retry(alert.id, attempt, reason=LEASE_RUNNING_OUT, at=self.clock())
             return 0
         message = spike_message(await alerts.get(alert.id))
         outcome = await post(
             client, channel, message, metadata=spike_metadata(alert.id), within=self.tuning.post_timeout
         )
-        return await self._settle(alert, team_id, outcome)
+        return await self._settle(alert, team_id, channel, outcome)
 
     async def _look_up(
         self, client: AsyncWebClient, spike_id: int, team_id: str, channel: str, now: datetime
@@ -197,7 +195,7 @@ class SpikeAlerts:
             seconds=2 * self.tuning.post_timeout
         )
 
-    async def _settle(self, alert: SpikeAlert, team_id: str, outcome: Outcome) -> int:
+    async def _settle(self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome) -> int:
         alerts, now, attempt = self.store.traffic_alerts, self.clock(), alert.attempts
         if isinstance(outcome, Posted):
             if not await alerts.sent(
@@ -209,8 +207,9 @@ class SpikeAlerts:
             wait = timedelta(seconds=outcome.after) if outcome.after is not None else backoff(alert.attempts)
             if outcome.uncertain:
                 wait = max(wait, self.tuning.unconfirmed_delay)
+            unknown_outcome_in = (team_id, channel) if outcome.uncertain else None
             await alerts.retry(
-                alert.id, attempt, reason=outcome.reason, at=now + wait, may_be_posted=outcome.uncertain
+                alert.id, attempt, reason=outcome.reason, at=now + wait, unknown_outcome_in=unknown_outcome_in
             )
             return 0
         reason = outcome.reason
