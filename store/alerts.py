@@ -217,8 +217,9 @@ class AlertRepository(AlertEvaluation):
             return [
                 ClaimedAlert(
                     alert=alert_of(row),
-                    channel=channel,
-                    channel_team_id=team,
+                    # An attempt whose outcome is unknown is looked up where it went, until settled.
+                    channel=row.channel if row.may_be_posted and row.channel else channel,
+                    channel_team_id=row.team_id if row.may_be_posted and row.channel else team,
                     company_name=company,
                     thread=threads.thread_of(row.id),
                     **_schedule_of(schedule),
@@ -269,17 +270,27 @@ class AlertRepository(AlertEvaluation):
         return await self._finish(alert_id, attempt, values, mark_at=now)
 
     async def mark_retry(
-        self, alert_id: int, attempt: int, *, at: datetime, error: str, uncertain: bool = False
+        self,
+        alert_id: int,
+        attempt: int,
+        *,
+        at: datetime,
+        error: str,
+        unknown_outcome_in: tuple[str | None, str] | None = None,
     ) -> bool:
-        """Put the alert back until `at`; `uncertain`: it may be in Slack all the same, so nothing else of
-        its meter and period is posted before it is looked up."""
-        values = {
+        """Put the alert back until `at`. `unknown_outcome_in`: the (team, channel) of an attempt whose
+        outcome is unknown: the alert may be in Slack all the same, so nothing else of its meter and period
+        is posted before it is looked up, and it is looked up (and posted) there though the account's
+        alerts channel change meanwhile."""
+        values: dict[str, Any] = {
             "status": AlertStatus.PENDING.value,
             "next_attempt_at": at,
             "lease_until": None,
             "error": error[:200],
-            "may_be_posted": uncertain,
+            "may_be_posted": unknown_outcome_in is not None,
         }
+        if unknown_outcome_in is not None:
+            values["team_id"], values["channel"] = unknown_outcome_in
         return await self._finish(alert_id, attempt, values)
 
     async def mark_failed(

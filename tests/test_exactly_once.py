@@ -155,6 +155,31 @@ async def test_alerts_slack_stored_without_saying_so_are_in_their_channels_once(
     await alerts.close()
 
 
+async def test_an_alert_of_unknown_outcome_is_found_where_it_went_though_the_channel_moved(
+    store: Store, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    """Stored but answered 500; an administrator picks another alerts channel before the lookup: the alert
+    is looked up in the channel it went to, not posted again in the new one."""
+    alerts, due = await outbox(store, fake_slack, clock, accounts=1)
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    await alerts.drain()
+    (uncertain,) = [a for a in await all_alerts(store, 1) if a.may_be_posted]
+    await store.alerts.save_rules("acct0", AlertRules(channel="C0NEWCHAN"), by=ADMIN, now=clock())
+
+    await settle([alerts], store, clock, accounts=1)
+
+    assert in_channels(fake_slack) == once_each(due)
+    found = await store.alerts.get("acct0", uncertain.id)
+    (message,) = [
+        m
+        for m in fake_slack.messages[found.channel or ""]
+        if m["metadata"]["event_payload"]["alert_id"] == found.id
+    ]
+    assert found.channel != "C0NEWCHAN", "found where it went"
+    assert found.message_ts == message["ts"]
+    await alerts.close()
+
+
 async def test_an_alert_slack_did_not_store_is_looked_up_then_posted_once(
     store: Store, fake_slack: FakeSlack, clock: FakeClock
 ) -> None:

@@ -307,7 +307,7 @@ class AlertService:
                     await attach_chart(client, outcome, alert, chart, within=self.tuning.post_timeout * 2)
                 return _Result(AlertStatus.SENT)
             if isinstance(outcome, Retry):
-                return await self._retry(item, outcome, client)
+                return await self._retry(item, outcome, client, team_id)
             if isinstance(outcome, WorkspaceGone):
                 gone.append(f"{team_id}: {outcome.reason}")
                 continue
@@ -362,7 +362,7 @@ class AlertService:
         if isinstance(updated, Refused) and updated.reason in MESSAGE_GONE:
             return None
         if not isinstance(updated, Posted):
-            return await self._settle(item, updated, client)
+            return await self._settle(item, updated, client, thread.team_id)
         mention = await self.store.admins.list(alert.account_id) if alert.is_exhaustion else []
         await self.pacer.wait(thread.channel)
         if not self._in_lease(batch):
@@ -380,13 +380,15 @@ class AlertService:
                 item, thread.team_id, Posted(thread.channel, thread.ts), forecast, replied.ts
             )
             return _Result(AlertStatus.SENT)
-        return await self._settle(item, replied, client)
+        return await self._settle(item, replied, client, thread.team_id)
 
-    async def _settle(self, item: ClaimedAlert, outcome: delivery.Outcome, client: AsyncWebClient) -> _Result:
+    async def _settle(
+        self, item: ClaimedAlert, outcome: delivery.Outcome, client: AsyncWebClient, team_id: str
+    ) -> _Result:
         """A threaded alert's update or reply did not go through: retried, or failed for good."""
         alert = item.alert
         if isinstance(outcome, Retry):
-            return await self._retry(item, outcome, client)
+            return await self._retry(item, outcome, client, team_id)
         if isinstance(outcome, WorkspaceGone):
             await self.store.alerts.mark_failed(
                 alert.id,
@@ -504,8 +506,9 @@ class AlertService:
             self._hold(item.channel, at)
         error = f"{UNCONFIRMED if unconfirmed else DEFERRED}: {why}"
         log.info("alert %s deferred to %s: %s", alert.id, at, error)
+        unknown_outcome_in = (item.channel_team_id, item.channel) if unconfirmed and item.channel else None
         await self.store.alerts.mark_retry(
-            alert.id, alert.attempts, at=at, error=error, uncertain=unconfirmed
+            alert.id, alert.attempts, at=at, error=error, unknown_outcome_in=unknown_outcome_in
         )
         return _Result(AlertStatus.PENDING)
 
@@ -534,7 +537,9 @@ class AlertService:
         if not recorded:
             log.warning("alert %s was posted after its lease ran out and another loop took it over", alert.id)
 
-    async def _retry(self, item: ClaimedAlert, outcome: Retry, client: AsyncWebClient) -> _Result:
+    async def _retry(
+        self, item: ClaimedAlert, outcome: Retry, client: AsyncWebClient, team_id: str
+    ) -> _Result:
         alert = item.alert
         if self._gives_up(alert):
             reason = f"gave up after {alert.attempts} attempts: {outcome.reason}"
@@ -551,8 +556,9 @@ class AlertService:
             if item.channel is not None:
                 self._hold(item.channel, at)
         log.info("alert %s: %s; retrying at %s", alert.id, outcome.reason, at)
+        unknown_outcome_in = (team_id, item.channel) if outcome.uncertain and item.channel else None
         await self.store.alerts.mark_retry(
-            alert.id, alert.attempts, at=at, error=outcome.reason, uncertain=outcome.uncertain
+            alert.id, alert.attempts, at=at, error=outcome.reason, unknown_outcome_in=unknown_outcome_in
         )
         return _Result(AlertStatus.PENDING)
 
