@@ -329,16 +329,61 @@ def test_one_bad_account_imports_none_and_each_problem_names_its_account_and_fie
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        ("{not json", "Error: <stdin> is not valid JSON (line 1, column 2: Expecting property name"),
+        ("{not json", "Error: <stdin> is not valid JSON (key must be a string at line 1 column 2)"),
         ("[]", "  the list has no accounts"),
         ('{"account_id": "no spaces"}', "  account no spaces: account_id: String should match pattern"),
+        # What the API's parser refuses in a body, the file's parser refuses too, saying where.
+        (
+            "[" * 100_000 + "]" * 100_000,
+            "Error: <stdin> is not valid JSON (recursion limit exceeded at line 1",
+        ),
+        (
+            '{"staff_licences_purchased": ' + "9" * 5_000 + "}",
+            "is not valid JSON (number out of range at line 1",
+        ),
     ],
+    ids=["syntax", "empty", "bad id", "deep", "digits"],
 )
 def test_an_unreadable_account_file_is_refused(content: str, said: str, env: dict[str, str]) -> None:
     result = myplan("accounts", "import", "-", env=env, stdin=content)
     assert result.returncode == 1
     assert said in result.stderr
     assert "Traceback" not in result.stderr
+    assert "unexpected error" not in result.stderr
+
+
+def test_a_lone_surrogate_rejects_the_whole_file(env: dict[str, str]) -> None:
+    """The API refuses a body with an unpaired surrogate escape; here one bad account must not go unmentioned
+    while the good one is written."""
+    good = {**json.loads(EXAMPLE.read_text()), "account_id": "good1"}
+    bad = {**good, "account_id": "bad1", "company_name": "SURROGATE"}
+    content = json.dumps([good, bad]).replace('"SURROGATE"', '"Bad \\ud800 name"')
+
+    result = myplan("accounts", "import", "-", env=env, stdin=content)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Error: <stdin> is not valid JSON (unexpected end of hex escape at line 1 column " in result.stderr
+    assert "no accounts yet" in myplan("accounts", "list", env=env).stdout
+
+
+def test_accounts_are_held_to_the_bounds_as_the_api_holds_them(env: dict[str, str]) -> None:
+    """Strict types and "not in the future" as PUT /api/v1/accounts/{id} checks them; nothing is written."""
+    good = json.loads(EXAMPLE.read_text())
+    future = {**good, "account_id": "future", "data_as_of": "2099-06-01T00:00:00Z"}
+    loose = {**good, "account_id": "loose", "staff_licences_purchased": "50", "staff_licences_assigned": True}
+
+    result = myplan("accounts", "import", "-", env=env, stdin=json.dumps([good, future, loose]))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "Error: <stdin> was rejected, nothing was imported (3 problems):",
+        "  account future: data_as_of: is more than 5 minutes in the future; send it once it has happened",
+        "  account loose: staff_licences_purchased: Input should be a valid integer",
+        "  account loose: staff_licences_assigned: Input should be a valid integer",
+    ]
+    assert "no accounts yet" in myplan("accounts", "list", env=env).stdout
 
 
 def test_the_same_account_twice_is_refused(env: dict[str, str]) -> None:

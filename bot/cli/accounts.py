@@ -15,6 +15,8 @@ from bot.cli.common import ACCOUNT, TEAM, USER, cli, with_store
 from store.errors import NotFound
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.api.errors import ApiError
     from store import Store
     from store.domain.account import AccountDocument
@@ -86,20 +88,15 @@ async def accounts_show(store: Store, account: str) -> None:
 
 def _read_account_file(file: BinaryIO) -> list[tuple[str, AccountDocument]]:
     """Every account in the file, checked; a ClickException listing each problem otherwise."""
-    try:
-        data = json.loads(file.read().decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise click.ClickException(f"{file.name} is not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise click.ClickException(
-            f"{file.name} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-        ) from None
-    items = data if isinstance(data, list) else [data]
+    from store.clock import utcnow
+
+    items = _parse(file)
+    now = utcnow()  # one "now" for the whole file, as the API has one per body
     problems: list[str] = [] if items else ["the list has no accounts"]
     checked: list[tuple[str, AccountDocument]] = []
     seen: set[str] = set()
     for number, item in enumerate(items, start=1):
-        outcome = _check_account(item, number)
+        outcome = _check_account(item, number, now)
         if isinstance(outcome, list):
             problems += outcome
             continue
@@ -114,7 +111,21 @@ def _read_account_file(file: BinaryIO) -> list[tuple[str, AccountDocument]]:
     return checked
 
 
-def _check_account(item: Any, number: int) -> tuple[str, AccountDocument] | list[str]:
+def _parse(file: BinaryIO) -> list[Any]:
+    """The file's accounts, parsed by the API's own JSON parser (pydantic's): what it refuses in a body
+    (lone surrogates, nesting or numbers past its limits) is refused here too, with where it is."""
+    from pydantic_core import from_json
+
+    try:
+        data = from_json(file.read().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{file.name} is not UTF-8 text (byte {error.start})") from None
+    except ValueError as error:
+        raise click.ClickException(f"{file.name} is not valid JSON ({error})") from None
+    return data if isinstance(data, list) else [data]
+
+
+def _check_account(item: Any, number: int, now: datetime) -> tuple[str, AccountDocument] | list[str]:
     """The account's id and document, or its problems (each naming the account and the field)."""
     # The ingest API's own models and wording, loaded only when a file is imported.
     from pydantic import ValidationError
@@ -123,6 +134,7 @@ def _check_account(item: Any, number: int) -> tuple[str, AccountDocument] | list
     from bot.api.models import AccountPath
     from bot.api.routes import with_valid_company
     from store.domain.account import AccountDocument
+    from store.domain.bounds import validation_context
 
     if not isinstance(item, dict):
         return [f"account #{number}: {NOT_AN_OBJECT}"]
@@ -135,7 +147,11 @@ def _check_account(item: Any, number: int) -> tuple[str, AccountDocument] | list
     except ValidationError as error:
         problems += _lines(name, from_validation_error(error))
     try:
-        document = with_valid_company(AccountDocument.model_validate_json(json.dumps(body)))
+        # Exactly as the API validates its body: strict, and "in the future" means ahead of `now`.
+        parsed = AccountDocument.model_validate_json(
+            json.dumps(body), strict=True, context=validation_context(now)
+        )
+        document = with_valid_company(parsed)
     except ValidationError as error:
         return problems + _lines(name, from_validation_error(error))
     except ApiError as error:
@@ -144,6 +160,9 @@ def _check_account(item: Any, number: int) -> tuple[str, AccountDocument] | list
 
 
 def _lines(name: str, error: ApiError) -> list[str]:
+    """One line per field; an error naming no field (malformed JSON) still gets its line, never none."""
+    if not error.body.errors:
+        return [f"account {name}: {error.body.message}"]
     return [f"account {name}: {field.field}: {field.message}" for field in error.body.errors]
 
 
