@@ -130,10 +130,21 @@ class TrafficAlertRepository:
             return [_alert(row, targets.get(row.id)) for row in rows]
 
     async def sent(
-        self, spike_id: int, attempt: int, *, team_id: str, channel: str, ts: str, now: datetime
+        self,
+        spike_id: int,
+        attempt: int,
+        *,
+        team_id: str,
+        channel: str,
+        ts: str,
+        now: datetime,
+        shows: int | None,
     ) -> bool:
-        """Attempt `attempt` posted the alert as `ts`; False, recording nothing, when that attempt is no
-        longer the alert's (its lease lapsed and another pass took it over: that pass looks the post up)."""
+        """Attempt `attempt` posted the alert as `ts`, its message showing version `shows` of it (None: not
+        known, as for a message found in the channel's history): a later version (a block clicked while
+        the post was under way) leaves the message stale, for the worker to update. False, recording
+        nothing, when that attempt is no longer the alert's (its lease lapsed and another pass took it
+        over: that pass looks the post up)."""
         return await self._finish(
             spike_id,
             attempt,
@@ -145,8 +156,8 @@ class TrafficAlertRepository:
             lease_until=None,
             error=None,
             may_be_posted=False,
-            shown_version=A.version,
-            message_stale=False,
+            shown_version=shows if shows is not None else A.shown_version,
+            message_stale=A.version > shows if shows is not None else True,
         )
 
     async def retry(

@@ -475,7 +475,7 @@ async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_alert_ov
     (first,) = await alerts.claim_due(clock(), lease=lease, limit=10)
     (second,) = await alerts.claim_due(clock.advance(minutes=6), lease=lease, limit=10)
     assert await alerts.sent(
-        claimed, second.attempts, team_id=TEAM, channel=ALERTS_CHANNEL, ts="1.2", now=clock()
+        claimed, second.attempts, team_id=TEAM, channel=ALERTS_CHANNEL, ts="1.2", now=clock(), shows=1
     )
 
     assert not await alerts.retry(claimed, first.attempts, reason="ratelimited", at=clock())
@@ -500,6 +500,24 @@ async def test_a_post_of_unknown_outcome_is_looked_up_where_it_went_though_the_c
     assert not fake_slack.messages.get("C0NEWALERTS"), "not posted again in the new channel"
     found = await store.traffic_alerts.get(claimed)
     assert (found.status, found.channel, found.message_ts) == (SpikeStatus.SENT, ALERTS_CHANNEL, posted["ts"])
+
+
+async def test_a_block_clicked_while_the_post_was_unconfirmed_shows_once_the_post_is_found(
+    store: Store, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
+    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
+    spikes = SpikeAlerts(store, services_client(fake_slack), pacer=ChannelPacer(0), clock=clock)
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    assert await spikes.deliver_due() == 0
+    await store.traffic_alerts.block(claimed, by=ADMIN, now=clock(), webhook=False)  # from the message
+
+    clock.advance(minutes=2)
+    assert await spikes.deliver_due() == 1, "found in the channel"
+    assert await spikes.refresh_messages() == 1, "the message, posted before the block, is updated"
+    (updated,) = fake_slack.calls_to("chat.update")
+    assert f"Block requested by <@{ADMIN}>" in all_text(updated.params)
+    assert await spikes.refresh_messages() == 0, "and then shows it"
 
 
 async def test_a_webhook_pass_that_outlives_its_lease_does_not_send_what_another_took_over(

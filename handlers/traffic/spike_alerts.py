@@ -156,18 +156,28 @@ class SpikeAlerts:
                 return 0
             if found is not None:
                 await alerts.sent(
-                    alert.id, attempt, team_id=team_id, channel=found.channel, ts=found.ts, now=now
+                    alert.id,
+                    attempt,
+                    team_id=team_id,
+                    channel=found.channel,
+                    ts=found.ts,
+                    now=now,
+                    shows=None,
                 )
                 return 1
         await self.pacer.wait(channel)  # last, so the post leaves at its slot
         if not self._in_lease(claimed_at):  # another pass may take the alert over and post it meanwhile
             await alerts.retry(alert.id, attempt, reason=LEASE_RUNNING_OUT, at=self.clock())
             return 0
-        message = spike_message(await alerts.get(alert.id))
+        current = await alerts.get(alert.id)  # as it is now: a block may have been clicked since the claim
         outcome = await post(
-            client, channel, message, metadata=spike_metadata(alert.id), within=self.tuning.post_timeout
+            client,
+            channel,
+            spike_message(current),
+            metadata=spike_metadata(alert.id),
+            within=self.tuning.post_timeout,
         )
-        return await self._settle(alert, team_id, channel, outcome)
+        return await self._settle(alert, team_id, channel, outcome, shows=current.version)
 
     async def _look_up(
         self, client: AsyncWebClient, spike_id: int, team_id: str, channel: str, now: datetime
@@ -195,11 +205,20 @@ class SpikeAlerts:
             seconds=2 * self.tuning.post_timeout
         )
 
-    async def _settle(self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome) -> int:
+    async def _settle(
+        self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome, *, shows: int
+    ) -> int:
+        """Record the post's outcome for the claimed attempt; `shows`: the version its message showed."""
         alerts, now, attempt = self.store.traffic_alerts, self.clock(), alert.attempts
         if isinstance(outcome, Posted):
             if not await alerts.sent(
-                alert.id, attempt, team_id=team_id, channel=outcome.channel, ts=outcome.ts, now=now
+                alert.id,
+                attempt,
+                team_id=team_id,
+                channel=outcome.channel,
+                ts=outcome.ts,
+                now=now,
+                shows=shows,
             ):
                 log.warning("spike alert %s was posted after another pass took it over", alert.id)
             return 1
