@@ -484,14 +484,20 @@ async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_alert_ov
     assert (kept.status, kept.message_ts) == (SpikeStatus.SENT, "1.2")
 
 
+async def unconfirmed_spike(store: Store, fake: FakeSlack, clock: FakeClock) -> tuple[int, SpikeAlerts]:
+    """A spike alert whose post Slack stored but answered 500, and the delivery that posted it."""
+    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
+    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
+    spikes = SpikeAlerts(store, services_client(fake), pacer=ChannelPacer(0), clock=clock)
+    fake.fail("chat.postMessage", status=500, stored=True)
+    assert await spikes.deliver_due() == 0
+    return claimed, spikes
+
+
 async def test_a_post_of_unknown_outcome_is_looked_up_where_it_went_though_the_channel_changed(
     store: Store, fake_slack: FakeSlack, clock: FakeClock
 ) -> None:
-    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
-    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
-    spikes = SpikeAlerts(store, services_client(fake_slack), pacer=ChannelPacer(0), clock=clock)
-    fake_slack.fail("chat.postMessage", status=500, stored=True)
-    assert await spikes.deliver_due() == 0
+    claimed, spikes = await unconfirmed_spike(store, fake_slack, clock)
     await set_alerts_channel(store, DEMO_ACCOUNT, "C0NEWALERTS")  # an administrator moves the alerts
 
     clock.advance(minutes=2)
@@ -505,11 +511,7 @@ async def test_a_post_of_unknown_outcome_is_looked_up_where_it_went_though_the_c
 async def test_a_block_clicked_while_the_post_was_unconfirmed_shows_once_the_post_is_found(
     store: Store, fake_slack: FakeSlack, clock: FakeClock
 ) -> None:
-    await set_alerts_channel(store, DEMO_ACCOUNT, ALERTS_CHANNEL)
-    (claimed,) = await store.traffic_alerts.claim(DEMO_ACCOUNT, [latvia_spike(clock())], clock())
-    spikes = SpikeAlerts(store, services_client(fake_slack), pacer=ChannelPacer(0), clock=clock)
-    fake_slack.fail("chat.postMessage", status=500, stored=True)
-    assert await spikes.deliver_due() == 0
+    claimed, spikes = await unconfirmed_spike(store, fake_slack, clock)
     await store.traffic_alerts.block(claimed, by=ADMIN, now=clock(), webhook=False)  # from the message
 
     clock.advance(minutes=2)

@@ -154,17 +154,8 @@ class SpikeAlerts:
                     unknown_outcome_in=(team_id, channel),
                 )
                 return 0
-            if found is not None:
-                await alerts.sent(
-                    alert.id,
-                    attempt,
-                    team_id=team_id,
-                    channel=found.channel,
-                    ts=found.ts,
-                    now=now,
-                    shows=None,
-                )
-                return 1
+            if found is not None:  # what its message shows is not known: it is refreshed
+                return await self._settle(alert, team_id, channel, found, shows=None)
         await self.pacer.wait(channel)  # last, so the post leaves at its slot
         if not self._in_lease(claimed_at):  # another pass may take the alert over and post it meanwhile
             await alerts.retry(alert.id, attempt, reason=LEASE_RUNNING_OUT, at=self.clock())
@@ -206,7 +197,7 @@ class SpikeAlerts:
         )
 
     async def _settle(
-        self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome, *, shows: int
+        self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome, *, shows: int | None
     ) -> int:
         """Record the post's outcome for the claimed attempt; `shows`: the version its message showed."""
         alerts, now, attempt = self.store.traffic_alerts, self.clock(), alert.attempts
