@@ -248,6 +248,17 @@ async def test_a_label_with_a_nul_is_422_as_json_and_as_a_csv_query(api: IngestA
     assert await store.rates.current_info() == before
 
 
+async def test_a_csv_query_that_is_not_utf8_is_400_not_kept_as_replacement_characters(
+    api: IngestApi, store: Store
+) -> None:
+    before = await store.rates.current_info()
+    csv = f"{HEADER_LINE}\n44,GB,United Kingdom,0.0100,0.0250,0.0450\n"
+    answer = await api.call("PUT", "/rates?label=%FF%FE", data=csv, headers={"Content-Type": "text/csv"})
+    assert answer.status == 400, answer.body
+    assert answer.body["error"] == "malformed_query"
+    assert await store.rates.current_info() == before
+
+
 async def test_a_csv_cell_over_the_csv_limit_is_422_naming_the_line(api: IngestApi, store: Store) -> None:
     before = await store.rates.current_info()
     csv = (

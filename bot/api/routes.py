@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
@@ -301,7 +302,17 @@ def _rate_table_from_csv(text: str, request: web.Request) -> RateTableIn:
             [FieldError(field=f"line {line}", message=reason) for line, reason in error.problems]
         ) from None
     query = {key: request.query[key] for key in ("label", "effective_date") if key in request.query}
+    if not _utf8(request.rel_url.raw_query_string):  # decoded, its bad bytes would be kept as "�"
+        raise ApiError(400, "malformed_query", "The query string is not valid UTF-8 once percent-decoded.")
     return RateTableIn.model_validate({**query, "rows": rows}, context=validation_context(request))
+
+
+def _utf8(raw_query: str) -> bool:
+    try:
+        unquote_to_bytes(raw_query.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @endpoints.route(
