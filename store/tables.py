@@ -497,8 +497,9 @@ class StaffAccountRow(Base):
 
 
 class LicenceNoticeRow(Base):
-    """The licence hygiene notice of one billing period, inserted (claimed) before it is sent: the primary
-    key is what makes it go out once per period however many workers run."""
+    """The licence hygiene notice of one billing period, inserted (claimed) with one `LicenceNoticeDmRow`
+    per administrator before anything is sent: the primary key is what makes it go out once per period
+    however many workers run."""
 
     __tablename__ = "licence_notices"
 
@@ -506,9 +507,32 @@ class LicenceNoticeRow(Base):
     period_start: Mapped[date] = mapped_column(Date, primary_key=True)
     renewal: Mapped[date] = mapped_column(Date)
     claimed_at: Mapped[datetime]
-    sent_to: Mapped[int] = mapped_column(Integer, default=0)  # administrators who got the DM
-    error: Mapped[str | None] = mapped_column(String(200))
+    sent_to: Mapped[int] = mapped_column(Integer, default=0)  # administrators who got the DM so far
+    error: Mapped[str | None] = mapped_column(String(200))  # why there was nobody to send it to
     finished_at: Mapped[datetime | None]
+
+
+class LicenceNoticeDmRow(Base):
+    """One administrator's DM of a period's licence notice: an outbox row (migration 0021). `status` is
+    pending, sending (leased until `lease_until`, fenced by `attempts`), sent or failed; `may_be_posted`
+    says an earlier attempt's outcome is unknown, so the DM is looked up before it is posted again."""
+
+    __tablename__ = "licence_notice_dms"
+    __table_args__ = (Index("ix_licence_notice_dms_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    account_id: Mapped[str] = _account_fk()
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    admin_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    may_be_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
 
 
 class DigestScheduleRow(Base):

@@ -1,27 +1,32 @@
 """Licence hygiene: the rules, `/plan usage` for administrators, and the notice seven days before renewal,
-sent once per period however many workers run."""
+sent once per period however many workers run, each DM exactly once through Slack's failures."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import NoReturn
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.demo import DEMO_ACCOUNT, demo_document
-from bot.devtools.fake_slack import FakeSlack, RecordedCall
+from bot.devtools.fake_calls import Lost
+from bot.devtools.fake_slack import DROP, FakeSlack, RecordedCall
 from bot.licences.hygiene import PriceSource, licence_hygiene, licence_price
 from bot.settings import Settings
+from handlers.licences import notices as notices_module
 from handlers.licences.ids import Action
 from handlers.licences.notices import LicenceNotices
 from store import Store
-from store.domain.staff import StaffAccountDoc, StaffActivity
-from tests.support.alerting import plain_provider
+from store.domain.staff import LicenceNoticeClaim, StaffAccountDoc, StaffActivity
+from tests.support.alerting import plain_provider, slack_provider
 from tests.support.blocks import buttons
 from tests.support.clock import DEMO_NOW, FakeClock
 from tests.support.plans import demo_plan
-from tests.support.slackdriver import ADMIN, STAFF, SlackDriver, all_text
+from tests.support.slackdriver import ADMIN, STAFF, TEAM, SlackDriver, all_text
 
 pytestmark = pytest.mark.fake_clock
 
@@ -190,7 +195,7 @@ async def test_seven_days_before_renewal_each_administrator_gets_one_dm(
     assert dms(fake_slack) == []
 
     clock.now = NOTICE_OPENS
-    assert await worker.send_due() == 1
+    assert await worker.send_due() == 2  # DMs
     assert sorted(c.params["channel"] for c in dms(fake_slack)) == [ADMIN, SECOND_ADMIN]
     text = all_text(dms(fake_slack)[0].params)
     assert "renews <!date^" in text
@@ -216,7 +221,7 @@ async def test_racing_workers_send_it_once(
     finally:
         for store in stores:
             await store.close()
-    assert sum(sent) == 1
+    assert sum(sent) == 2  # one DM to each administrator
     assert sorted(c.params["channel"] for c in dms(fake_slack)) == [ADMIN, SECOND_ADMIN]
 
 
@@ -272,3 +277,177 @@ async def test_a_stated_price_is_what_the_notice_counts(
     text = all_text(dms(fake_slack)[0].params)
     assert "*8 licences unassigned* of 50 purchased: USD 146.67 a month" in text  # 146.6664
     assert "at USD 18.33 a licence a month." in text
+
+
+# ------------------------------------------------------------ each DM exactly once through Slack's failures
+
+PERIOD = RENEWAL - timedelta(days=30)  # the sample account's period start
+
+
+def landed(fake: FakeSlack) -> dict[str, int]:
+    """How many notices are in each administrator's DM: what Slack stored, whatever it answered."""
+    return {admin: len(fake.messages.get(f"D{admin}", [])) for admin in (ADMIN, SECOND_ADMIN)}
+
+
+def unreachable_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_429_is_retried_after_retry_after_and_each_administrator_gets_one_dm(
+    two_admins: Store, fake_slack: FakeSlack, clock: FakeClock, settings: Settings
+) -> None:
+    worker = notices(two_admins, fake_slack, clock, settings)
+    clock.now = NOTICE_OPENS
+    fake_slack.fail("chat.postMessage", status=429, retry_after=30, times=2)
+    assert await worker.send_due() == 0
+    clock.advance(seconds=29)
+    assert await worker.send_due() == 0, "not before Slack's Retry-After"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+    clock.advance(seconds=1)
+    assert await worker.send_due() == 2
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 1}
+    assert fake_slack.calls_to("conversations.history") == [], "a 429 posted nothing: nothing to look up"
+    assert await two_admins.staff.notice_sent_to(DEMO_ACCOUNT, PERIOD) == 2
+
+
+async def test_while_slack_cannot_be_reached_the_dms_wait_and_go_out_once(
+    two_admins: Store, fake_slack: FakeSlack, clock: FakeClock, settings: Settings
+) -> None:
+    down = AsyncWebClient(
+        token="xoxb-test", base_url=f"http://127.0.0.1:{unreachable_port()}/api/", retry_handlers=[]
+    )
+    clients = [down]
+
+    async def provide(team_id: str) -> AsyncWebClient | None:
+        return clients[-1]
+
+    worker = LicenceNotices(two_admins, provide, settings.dashboard_link, clock=clock)
+    clock.now = NOTICE_OPENS
+    assert await worker.send_due() == 0
+    clients.append(AsyncWebClient(token="xoxb-test", base_url=fake_slack.api_url))  # Slack is back
+
+    sent = 0
+    for _ in range(3):  # one DM history read per workspace a minute
+        sent += await worker.send_due()
+        clock.advance(minutes=1)
+    assert sent == 2
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 1}
+
+
+@pytest.mark.parametrize(
+    ("status", "stored"),
+    [(500, True), (DROP, True), (DROP, False)],
+    ids=["stored-then-500", "stored-then-dropped", "dropped-unsent"],
+)
+async def test_a_dm_whose_answer_was_lost_is_looked_up_before_it_is_sent_again(
+    two_admins: Store,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    settings: Settings,
+    status: int | Lost,
+    stored: bool,
+) -> None:
+    # The production client's transport: it never re-sends a post whose connection dropped.
+    worker = LicenceNotices(two_admins, slack_provider(fake_slack), settings.dashboard_link, clock=clock)
+    clock.now = NOTICE_OPENS
+    fake_slack.fail("chat.postMessage", status=status, stored=stored)
+    assert await worker.send_due() == 1, "the other administrator's"
+    clock.advance(seconds=59)
+    assert await worker.send_due() == 0, "looked up only once Slack's history shows it"
+    assert fake_slack.calls_to("conversations.history") == []
+
+    clock.advance(seconds=1)
+    assert await worker.send_due() == 1
+    (lookup,) = fake_slack.calls_to("conversations.history")
+    assert lookup.params["channel"].startswith("D"), "the DM's id, from conversations.open"
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 1}
+    assert len(fake_slack.calls_to("chat.postMessage")) == 3 - stored
+    assert await two_admins.staff.notice_sent_to(DEMO_ACCOUNT, PERIOD) == 2
+
+
+async def test_a_dm_whose_history_cannot_be_read_is_never_sent_blind(
+    two_admins: Store, fake_slack: FakeSlack, clock: FakeClock, settings: Settings
+) -> None:
+    worker = notices(two_admins, fake_slack, clock, settings)
+    clock.now = NOTICE_OPENS
+    fake_slack.fail("chat.postMessage", status=500, stored=True)
+    fake_slack.fail("conversations.history", error="missing_scope")  # installed without im:history
+    assert await worker.send_due() == 1
+    for _ in range(3):
+        clock.advance(hours=1)
+        assert await worker.send_due() == 0
+    assert len(fake_slack.calls_to("conversations.history")) == 1, "looked up, then given up on"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 2
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 1}
+
+
+@pytest.mark.parametrize("dies", ["before posting", "after posting"])
+async def test_a_pass_that_dies_mid_dm_is_taken_over_once_its_lease_runs_out(
+    two_admins: Store,
+    fake_slack: FakeSlack,
+    clock: FakeClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    dies: str,
+) -> None:
+    async def crash(*args: object, **kwargs: object) -> NoReturn:
+        raise RuntimeError("the process died")
+
+    dying = notices(two_admins, fake_slack, clock, settings)
+    if dies == "before posting":
+        monkeypatch.setattr(notices_module, "post", crash)
+    else:
+        monkeypatch.setattr(two_admins.staff, "notice_dm_sent", crash)
+    clock.now = NOTICE_OPENS
+    assert await dying.send_due() == 0
+    monkeypatch.undo()
+
+    worker = notices(two_admins, fake_slack, clock, settings)
+    clock.advance(minutes=4)
+    assert await worker.send_due() == 0, "still leased to the pass that died"
+    clock.advance(minutes=1)
+    sent = 0
+    for _ in range(2):  # taken over: each DM looked up first, one DM history read a minute
+        sent += await worker.send_due()
+        clock.advance(minutes=1)
+    assert sent == 2
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 1}
+    assert len(fake_slack.calls_to("conversations.history")) == 2
+    assert await two_admins.staff.notice_sent_to(DEMO_ACCOUNT, PERIOD) == 2
+
+
+async def test_a_late_outcome_does_not_overwrite_the_pass_that_took_the_dm_over(
+    staffed: Store, clock: FakeClock
+) -> None:
+    staff, lease = staffed.staff, timedelta(minutes=5)
+    claim = LicenceNoticeClaim(account_id=DEMO_ACCOUNT, period_start=PERIOD, renewal=RENEWAL)
+    assert await staff.claim_notice(claim, team_id=TEAM, admins=[ADMIN], error=None, now=clock())
+    assert not await staff.claim_notice(claim, team_id=TEAM, admins=[ADMIN], error=None, now=clock())
+    (first,) = await staff.claim_notice_dms(clock(), lease=lease, limit=10)
+    assert await staff.claim_notice_dms(clock.advance(minutes=4), lease=lease, limit=10) == []
+    (second,) = await staff.claim_notice_dms(clock.advance(minutes=1), lease=lease, limit=10)
+    assert second.may_be_posted, "the pass that died may have posted it"
+    assert await staff.notice_dm_sent(second, channel=f"D{ADMIN}", ts="1.2", now=clock())
+
+    assert not await staff.notice_dm_sent(first, channel=f"D{ADMIN}", ts="1.3", now=clock())
+    assert not await staff.notice_dm_retry(first, reason="ratelimited", at=clock(), may_be_posted=False)
+    assert not await staff.notice_dm_failed(first, "channel_not_found")
+    assert await staff.notice_sent_to(DEMO_ACCOUNT, PERIOD) == 1
+    assert await staff.claim_notice_dms(clock.advance(hours=1), lease=lease, limit=10) == []
+
+
+async def test_a_dm_put_back_goes_only_to_those_still_administrators(
+    two_admins: Store, fake_slack: FakeSlack, clock: FakeClock, settings: Settings
+) -> None:
+    worker = notices(two_admins, fake_slack, clock, settings)
+    clock.now = NOTICE_OPENS
+    fake_slack.fail("chat.postMessage", status=429, retry_after=1, times=2)
+    assert await worker.send_due() == 0
+    await two_admins.admins.remove(DEMO_ACCOUNT, SECOND_ADMIN)
+    clock.advance(minutes=1)
+    assert await worker.send_due() == 1
+    assert landed(fake_slack) == {ADMIN: 1, SECOND_ADMIN: 0}, "the notice names staff"

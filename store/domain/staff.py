@@ -67,4 +67,18 @@ class LicenceNoticeClaim(Frozen):
     renewal: date
 
 
-__all__ = ["LicenceNoticeClaim", "StaffAccountDoc", "StaffActivity", "StaffList"]
+class LicenceNoticeDm(Frozen):
+    """One administrator's DM of a claimed notice, leased to the pass delivering it: `attempts` is this
+    attempt's number (what fences its outcome)."""
+
+    account_id: str
+    period_start: date
+    renewal: date
+    claimed_at: datetime
+    admin_id: str
+    team_id: str
+    attempts: int
+    may_be_posted: bool
+
+
+__all__ = ["LicenceNoticeClaim", "LicenceNoticeDm", "StaffAccountDoc", "StaffActivity", "StaffList"]
