@@ -79,6 +79,13 @@ def backoff(attempt: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETR
     return min(delay, cap)
 
 
+def answered_in_lease(now: datetime, claimed_at: datetime, lease: timedelta, timeout: float) -> bool:
+    """Whether a call made `now`, given up after `timeout` seconds, is answered (with as long again to
+    record it) before the lease taken at `claimed_at` runs out, when another pass may take the work over
+    and do it again. Every outbox (alerts, spike alerts, notices, the block webhook) asks before a post."""
+    return now <= claimed_at + lease - timedelta(seconds=2 * timeout)
+
+
 def watched_meters(plan: PlanSnapshot) -> list[str]:
     """The meters alerts watch for an account: its allowances, staff licences, and every Available
     feature that has a limit — in the order the plan shows them."""

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from bot.alerts.rules import backoff
+from bot.alerts.rules import answered_in_lease, backoff
 from bot.settings import Settings
 from store import Store
 from store.clock import utcnow
@@ -91,7 +91,7 @@ class BlockWebhook:
 
     async def _send(self, block: DestinationBlock, attempt: int, claimed_at: datetime) -> int:
         now = self.clock()
-        if now > claimed_at + LEASE - 2 * timedelta(seconds=TIMEOUT):
+        if not answered_in_lease(now, claimed_at, LEASE, TIMEOUT):
             # Not answered before the lease lapses, when another process may send it too: put back.
             await self.store.traffic_alerts.webhook_retry(block.id, attempt, reason=LEASE_RUNNING_OUT, at=now)
             return 0

@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.forecast import MIN_READINGS, forecast_alert, runs_out_before_renewal
 from bot.alerts.local_time import quiet_until
-from bot.alerts.rules import backoff
+from bot.alerts.rules import answered_in_lease, backoff
 from bot.core import metrics
 from bot.settings import Settings
 from handlers import periodic
@@ -406,8 +406,7 @@ class AlertService:
     def _in_lease(self, batch: _Batch) -> bool:
         """Whether a call made now is answered before the pass's lease runs out (another pass may then
         take the alert over)."""
-        cutoff = batch.claimed_at + self.tuning.lease - timedelta(seconds=2 * self.tuning.post_timeout)
-        return self.clock() <= cutoff
+        return answered_in_lease(self.clock(), batch.claimed_at, self.tuning.lease, self.tuning.post_timeout)
 
     def _needs_lookup(self, alert: Alert, claimed_at: datetime) -> bool:
         """Whether an earlier attempt may have posted the alert: its outcome was unknown (a 5xx, a timeout,

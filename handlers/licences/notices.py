@@ -23,7 +23,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.rules import MAX_ATTEMPTS, backoff
+from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
 from bot.licences.hygiene import notice_window
 from handlers import periodic
 from handlers.licences.report import Dashboard, licence_report
@@ -184,9 +184,7 @@ class LicenceNotices:
 
     def _in_lease(self, claimed_at: datetime) -> bool:
         """Whether a post made now is answered before the lease taken at `claimed_at` runs out."""
-        return self.clock() <= claimed_at + self.tuning.lease - timedelta(
-            seconds=2 * self.tuning.post_timeout
-        )
+        return answered_in_lease(self.clock(), claimed_at, self.tuning.lease, self.tuning.post_timeout)
 
     async def _settle(self, dm: LicenceNoticeDm, outcome: Outcome) -> bool:
         if isinstance(outcome, Posted):

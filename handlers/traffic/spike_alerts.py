@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.rules import MAX_ATTEMPTS, backoff
+from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
 from bot.traffic.webhook import BlockWebhook
 from handlers import periodic
 from handlers.posting import ChannelPacer, Outcome, Posted, Retry, WorkspaceGone, post, update
@@ -192,9 +192,7 @@ class SpikeAlerts:
 
     def _in_lease(self, claimed_at: datetime) -> bool:
         """Whether a post made now is answered before the lease taken at `claimed_at` runs out."""
-        return self.clock() <= claimed_at + self.tuning.lease - timedelta(
-            seconds=2 * self.tuning.post_timeout
-        )
+        return answered_in_lease(self.clock(), claimed_at, self.tuning.lease, self.tuning.post_timeout)
 
     async def _settle(
         self, alert: SpikeAlert, team_id: str, channel: str, outcome: Outcome, *, shows: int | None
