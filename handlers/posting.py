@@ -50,6 +50,8 @@ DEFERRED: Final = "deferred"
 """Error prefix of an alert put back unposted (its earlier attempts' outcomes all known)."""
 UNCONFIRMED: Final = "unconfirmed"
 """Error prefix of an alert put back while an earlier attempt's outcome is still unknown."""
+LEASE_RUNNING_OUT: Final = f"{DEFERRED}: the lease was running out before the post"
+"""Why an outbox row was put back unposted: too little of its lease was left for Slack to answer."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
 from bot.licences.hygiene import notice_window
 from handlers import periodic
 from handlers.licences.report import Dashboard, licence_report
-from handlers.posting import UNCONFIRMED, Outcome, Posted, Retry, post
+from handlers.posting import LEASE_RUNNING_OUT, UNCONFIRMED, Outcome, Posted, Retry, post
 from handlers.slack_calls import (
     HISTORY_INTERVAL,
     HISTORY_REFUSALS,
@@ -51,7 +51,6 @@ NOTICE_EVENT: Final = "myplan_licence_notice"
 looked up in the DM."""
 RENEWED: Final = "the plan renewed before the DM could be sent"
 NOT_ADMIN: Final = "no longer an administrator"
-LEASE_RUNNING_OUT: Final = "deferred: the lease was running out before the post"
 UNREADABLE_NOW: Final = f"{UNCONFIRMED}: the DM's history is not readable yet"
 
 

@@ -23,7 +23,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
 from bot.traffic.webhook import BlockWebhook
 from handlers import periodic
-from handlers.posting import ChannelPacer, Outcome, Posted, Retry, WorkspaceGone, post, update
+from handlers.posting import (
+    LEASE_RUNNING_OUT,
+    ChannelPacer,
+    Outcome,
+    Posted,
+    Retry,
+    WorkspaceGone,
+    post,
+    update,
+)
 from handlers.slack_calls import HISTORY_INTERVAL, HistoryBudget, HistoryUnreadable, find_in_history
 from handlers.slack_clients import ClientForTeam
 from handlers.traffic.spike_views import spike_message
@@ -35,9 +44,6 @@ log = logging.getLogger(__name__)
 
 SPIKE_EVENT: Final = "myplan_traffic_spike"
 """Message metadata event type: each posted spike alert carries its id, so a lost outcome can be looked up."""
-
-
-LEASE_RUNNING_OUT: Final = "deferred: the lease was running out before the post"
 
 
 def spike_metadata(spike_id: int) -> dict[str, Any]:
