@@ -284,6 +284,25 @@ async def test_acknowledge_records_who_and_updates_the_message_in_place(
     assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by == ADMIN
 
 
+async def test_acknowledging_again_puts_right_a_message_whose_update_failed(
+    slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
+) -> None:
+    """The acknowledgement is kept though Slack refused the message's update; a second click, which
+    finds it acknowledged, updates the message as the first would have."""
+    alert = await posted_alert(store, fake_slack, alerts, clock)
+    fake_slack.fail("chat.update", error="internal_error")  # refused, not retried by the transport
+    await slack.interact(click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack))
+    await fake_slack.wait_for("chat.update")
+    assert (await store.alerts.get(ACCOUNT, alert.id)).acknowledged_by == ADMIN
+
+    again = click(alert, AlertsAction.ALERT_ACKNOWLEDGE, fake=fake_slack)
+    await slack.interact(again)
+    assert f"<@{ADMIN}> already acknowledged" in all_text((await reply_to(fake_slack, again)).params)
+    update = await fake_slack.wait_for("chat.update", where=lambda call: call.ok)
+    assert update.params["ts"] == alert.message_ts
+    assert f"Acknowledged by <@{ADMIN}>" in all_text(update.params)
+
+
 async def test_staff_cannot_acknowledge(
     slack: SlackDriver, fake_slack: FakeSlack, store: Store, alerts: AlertService, clock: FakeClock
 ) -> None:

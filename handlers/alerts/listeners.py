@@ -124,6 +124,7 @@ async def acknowledge(interaction: Interaction[AlertRef]) -> None:
         alert.account_id, alert.id, by=interaction.user_id, now=interaction.services.clock()
     )
     if not changed:
+        await _refresh(interaction, updated)  # puts right a message whose first update Slack refused
         await interaction.reply(already_acknowledged_message(updated))
         return
     await _refresh(interaction, updated)
