@@ -19,8 +19,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alerts.rules import MAX_ATTEMPTS
 from handlers.messages import Message
-from handlers.slack_calls import TRANSIENT_ERRORS, error_code, retry_after
+from handlers.slack_calls import HISTORY_INTERVAL, TRANSIENT_ERRORS, error_code, retry_after
 from store.clock import utcnow
 from store.errors import StoreUnavailable
 from store.pacing import ChannelPaceRepository
@@ -60,6 +61,18 @@ class Posted:
     ts: str
     threaded: bool = False
     """Found in the history with replies under it (an earlier attempt's chart, say)."""
+
+
+@dataclass(frozen=True)
+class OutboxTuning:
+    """How an outbox of posts (spike alerts, licence notice DMs) is delivered."""
+
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 50
+    post_timeout: float = 15.0
+    max_attempts: int = MAX_ATTEMPTS
+    unconfirmed_delay: timedelta = HISTORY_INTERVAL
+    """After an unknown outcome, wait this long before looking the post up and posting only if absent."""
 
 
 @dataclass(frozen=True)

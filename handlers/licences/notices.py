@@ -23,13 +23,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
+from bot.alerts.rules import answered_in_lease, backoff
 from bot.licences.hygiene import notice_window
 from handlers import periodic
 from handlers.licences.report import Dashboard, licence_report
-from handlers.posting import LEASE_RUNNING_OUT, UNCONFIRMED, Outcome, Posted, Retry, post
+from handlers.posting import LEASE_RUNNING_OUT, UNCONFIRMED, OutboxTuning, Outcome, Posted, Retry, post
 from handlers.slack_calls import (
-    HISTORY_INTERVAL,
     HISTORY_REFUSALS,
     HistoryBudget,
     HistoryUnreadable,
@@ -54,16 +53,6 @@ NOT_ADMIN: Final = "no longer an administrator"
 UNREADABLE_NOW: Final = f"{UNCONFIRMED}: the DM's history is not readable yet"
 
 
-@dataclass(frozen=True)
-class NoticeTuning:
-    lease: timedelta = timedelta(minutes=5)
-    batch: int = 50
-    post_timeout: float = 15.0
-    max_attempts: int = MAX_ATTEMPTS
-    unconfirmed_delay: timedelta = HISTORY_INTERVAL
-    """After an unknown outcome, wait this long before looking the DM up and posting only if absent."""
-
-
 def notice_key(dm: LicenceNoticeDm) -> str:
     """What a notice DM's metadata names: an administrator of two accounts gets one notice of each."""
     return f"{dm.account_id}/{dm.period_start.isoformat()}"
@@ -75,7 +64,7 @@ class LicenceNotices:
     provider: ClientForTeam
     dashboard: Dashboard
     clock: Clock = utcnow
-    tuning: NoticeTuning = field(default_factory=NoticeTuning)
+    tuning: OutboxTuning = field(default_factory=OutboxTuning)
     history: HistoryBudget = field(init=False)
 
     def __post_init__(self) -> None:

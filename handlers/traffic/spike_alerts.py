@@ -14,18 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.rules import MAX_ATTEMPTS, answered_in_lease, backoff
+from bot.alerts.rules import answered_in_lease, backoff
 from bot.traffic.webhook import BlockWebhook
 from handlers import periodic
 from handlers.posting import (
     LEASE_RUNNING_OUT,
     ChannelPacer,
+    OutboxTuning,
     Outcome,
     Posted,
     Retry,
@@ -33,7 +33,7 @@ from handlers.posting import (
     post,
     update,
 )
-from handlers.slack_calls import HISTORY_INTERVAL, HistoryBudget, HistoryUnreadable, find_in_history
+from handlers.slack_calls import HistoryBudget, HistoryUnreadable, find_in_history
 from handlers.slack_clients import ClientForTeam
 from handlers.traffic.spike_views import spike_message
 from store import Store
@@ -50,16 +50,6 @@ def spike_metadata(spike_id: int) -> dict[str, Any]:
     return {"event_type": SPIKE_EVENT, "event_payload": {"spike_id": spike_id}}
 
 
-@dataclass(frozen=True)
-class SpikeTuning:
-    lease: timedelta = timedelta(minutes=5)
-    batch: int = 50
-    post_timeout: float = 15.0
-    max_attempts: int = MAX_ATTEMPTS
-    unconfirmed_delay: timedelta = HISTORY_INTERVAL
-    """After an unknown outcome, wait this long before looking the post up and posting only if absent."""
-
-
 class SpikeAlerts:
     """Posts claimed spike alerts and keeps their messages up to date; the worker runs `run`."""
 
@@ -70,12 +60,12 @@ class SpikeAlerts:
         *,
         pacer: ChannelPacer | None = None,
         clock: Callable[[], datetime] = utcnow,
-        tuning: SpikeTuning | None = None,
+        tuning: OutboxTuning | None = None,
     ) -> None:
         self.store = store
         self.client_for_team = client_for_team
         self.clock = clock
-        self.tuning = tuning or SpikeTuning()
+        self.tuning = tuning or OutboxTuning()
         self.pacer = pacer or ChannelPacer(1.0, store.pacing, clock)
         self.history = HistoryBudget(self.tuning.unconfirmed_delay)
 
